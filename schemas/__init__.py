@@ -1,0 +1,1 @@
+"""Arrow schemas of every stage's output, versioned; writers validate against them."""

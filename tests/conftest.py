@@ -1,0 +1,28 @@
+"""Shared fixtures: where ../shared/data is, and a fresh run folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PIPELINE_SHARED", ROOT.parent / "shared"))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, read in place; tests needing it skip only when ../shared is absent."""
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip(f"needs ../shared/data (not found at {data})")
+    return data
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"
