@@ -1,0 +1,9 @@
+"""spark-submit entry for stage 1 (crawl): spark-submit jobs/stage_1_crawl.py --run DIR [--config F] [--set k=v]."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pipeline.cli import job_main  # noqa: E402
+
+sys.exit(job_main(1))

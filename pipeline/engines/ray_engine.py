@@ -1,0 +1,64 @@
+"""Ray engine: a local Ray by default, or the cluster at `ray.address` (e.g. "127.0.0.1:6379")."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.engines.spark_engine import PROJECT_ROOT, _export_python_env, spark_session
+
+
+class RayEngine:
+    name = "ray"
+
+    def __init__(self, config: dict):
+        self.config = config
+        self._session = None
+        self._started = False
+
+    def _init(self) -> None:
+        if self._started:
+            return
+        import ray
+
+        _export_python_env()
+        address = self.config["ray"]["address"]
+        env = {"PYTHONPATH": os.environ["PYTHONPATH"], "HF_HUB_OFFLINE": "1"}
+        kwargs: dict[str, Any] = {
+            "runtime_env": {"env_vars": env},
+            "ignore_reinit_error": True,
+            "log_to_driver": False,
+            "include_dashboard": False,
+        }
+        if address:
+            kwargs["address"] = address
+            kwargs.pop("include_dashboard")
+        elif self.config["ray"]["num_cpus"]:
+            kwargs["num_cpus"] = int(self.config["ray"]["num_cpus"])
+        ray.init(**kwargs)
+        self._started = True
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        if not items:
+            return []
+        self._init()
+        import ray
+
+        task = ray.remote(fn)
+        return ray.get([task.remote(item) for item in items])
+
+    def spark(self):
+        if self._session is None:
+            self._session = spark_session(self.config, "local[*]")
+        return self._session
+
+    def close(self) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+
+__all__ = ["RayEngine", "PROJECT_ROOT"]

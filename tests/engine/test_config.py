@@ -1,0 +1,53 @@
+"""The config loader: defaults, file, --set overrides, and one clear error per bad key."""
+
+import pytest
+
+from pipeline.config import config_sha256, load_config, parse_set
+from pipeline.errors import ConfigError
+
+
+def test_set_values_are_parsed_as_yaml():
+    assert parse_set("crawl.seeds=[http://127.0.0.1:8000/]") == {"crawl": {"seeds": ["http://127.0.0.1:8000/"]}}
+    assert parse_set("run.rejects_per_reason=5") == {"run": {"rejects_per_reason": 5}}
+
+
+def test_unknown_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="'run.no_such_key'"):
+        load_config(None, ["run.no_such_key=1"])
+    bad = tmp_path / "c.yaml"
+    bad.write_text("nosection:\n  a: 1\n")
+    with pytest.raises(ConfigError, match="'nosection'"):
+        load_config(bad)
+
+
+def test_type_mismatch_and_bad_engine_are_named():
+    with pytest.raises(ConfigError, match="'run.rejects_per_reason' expects int"):
+        load_config(None, ["run.rejects_per_reason=lots"])
+    with pytest.raises(ConfigError, match="'engine'"):
+        load_config(None, ["engine=dask"])
+
+
+def test_missing_and_invalid_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="not found: .*nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("run: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml is not valid YAML"):
+        load_config(broken)
+
+
+def test_file_then_set_precedence(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("run:\n  rejects_per_reason: 3\nseed: 7\n")
+    config = load_config(path, ["seed=9"])
+    assert config["run"]["rejects_per_reason"] == 3
+    assert config["seed"] == 9
+    assert config["engine"] == "local"  # default kept
+
+
+def test_config_hash_depends_on_own_sections_and_seed_not_engine():
+    base = load_config(None, [])
+    other_engine = load_config(None, ["engine=ray"])
+    other_seed = load_config(None, ["seed=99"])
+    assert config_sha256(base, ("run",)) == config_sha256(other_engine, ("run",))
+    assert config_sha256(base, ("run",)) != config_sha256(other_seed, ("run",))
