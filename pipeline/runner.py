@@ -125,6 +125,7 @@ def run_stage(
         return io.read_json(manifest_path)
 
     io.makedirs(stage_dir)
+    _remove_partial_writes(stage_dir)
     state = io.read_json(state_path) if io.exists(state_path) else None
     if state is None:
         state = {"config_sha256": sha, "started": _now()}
@@ -178,6 +179,14 @@ def run_stage(
     io.write_json_atomic(manifest_path, manifest)
     log("stage.done", stage=cls.number, rows_in=manifest["rows_in"], rows_out=manifest["rows_out"])
     return manifest
+
+
+def _remove_partial_writes(stage_dir: str) -> None:
+    """Temporary files of writes a killed run never renamed: garbage, never read."""
+    for folder in (stage_dir, io.join(stage_dir, "_parts"), io.join(stage_dir, "_rejects")):
+        for name in io.listdir(folder):
+            if name.startswith(".tmp-"):
+                io.remove(io.join(folder, name))
 
 
 class _Progress:

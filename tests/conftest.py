@@ -26,3 +26,12 @@ def shared_data() -> Path:
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return tmp_path / "run"
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory) -> str:
+    """A real Spark standalone cluster (master + one worker) on loopback, for the whole session."""
+    from tests.clusters import spark_standalone
+
+    with spark_standalone(tmp_path_factory.mktemp("spark-cluster")) as url:
+        yield url

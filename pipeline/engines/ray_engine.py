@@ -9,6 +9,10 @@ from typing import Any
 from pipeline.engines.spark_engine import PROJECT_ROOT, _export_python_env, spark_session
 
 
+def _apply(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn(item)
+
+
 class RayEngine:
     name = "ray"
 
@@ -45,8 +49,9 @@ class RayEngine:
         self._init()
         import ray
 
-        task = ray.remote(fn)
-        return ray.get([task.remote(item) for item in items])
+        task = ray.remote(_apply)
+        shipped = ray.put(fn)  # the stage is pickled once, not once per item
+        return ray.get([task.remote(shipped, item) for item in items])
 
     def spark(self):
         if self._session is None:

@@ -1,0 +1,88 @@
+"""Real clusters on loopback for tests: a Spark standalone master + worker, and a Ray head.
+
+Both are started from the installed packages (spark-class, ray start), bound to 127.0.0.1, and
+stopped when the test session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(log: Path, text: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited early; log:\n{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.3)
+    raise RuntimeError(f"timed out waiting for '{text}' in {log}")
+
+
+@contextmanager
+def spark_standalone(workdir: Path, cores: int = 2, memory: str = "3g") -> Iterator[str]:
+    """Yield spark://127.0.0.1:PORT of a running master with one registered worker."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", SPARK_WORKER_DIR=str(workdir / "work"),
+               PYSPARK_PYTHON=sys.executable)
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    klass = str(BIN / "spark-class")
+    master_log, worker_log = workdir / "master.log", workdir / "worker.log"
+    master = subprocess.Popen(
+        [klass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+         "--webui-port", str(free_port())],
+        stdout=master_log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    worker = None
+    try:
+        _wait_for(master_log, "I have been elected leader", master)
+        worker = subprocess.Popen(
+            [klass, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1",
+             "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port())],
+            stdout=worker_log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        _wait_for(worker_log, "Successfully registered with master", worker)
+        yield url
+    finally:
+        for proc in (worker, master):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+@contextmanager
+def ray_head() -> Iterator[str]:
+    """Yield the address (127.0.0.1:PORT) of a Ray head started with `ray start --head`."""
+    import shutil
+    import tempfile
+
+    workdir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's unix sockets live under it
+    port = free_port()
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    cmd = [str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+           "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
+           "--temp-dir", workdir]
+    subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=180)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(BIN / "ray"), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(workdir, ignore_errors=True)
