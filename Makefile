@@ -11,13 +11,19 @@ QUICK ?=
 CONFIG_ARG := $(if $(CONFIG),--config $(CONFIG),)
 SET_ARGS := $(foreach kv,$(SET),--set $(kv))
 
-.PHONY: help setup test test-fast lint demo report submit bench clean stage-1 stage-2 stage-3 stage-4 stage-5 stage-6 stage-7 stage-8
+.PHONY: help setup sysdeps test test-fast lint demo report submit bench clean
 
 help:
 	@echo "make setup | test | demo | stage-N RUN=DIR [CONFIG=F] [SET='k=v ...'] | report RUN=DIR"
 	@echo "make submit STAGE=N RUN=DIR MASTER=spark://HOST:PORT [CONFIG=F] | bench [QUICK=1] | lint"
 
-setup: $(STAMP)
+setup: $(STAMP) sysdeps
+
+# Debian's python3-doc: real HTML for the demo site and the crawler tests (root installs it).
+sysdeps:
+	@test -f /usr/share/doc/python3.11/html/index.html || { echo "installing python3-doc"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-doc) >/dev/null \
+	  || echo "warning: could not install python3-doc (needed by the demo and crawler tests)"; }
 
 # torch first, as the CPU build on disk: anything depending on torch would otherwise pull CUDA.
 $(STAMP): requirements.lock

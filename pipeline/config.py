@@ -32,16 +32,21 @@ def load_defaults() -> dict[str, Any]:
 
 
 def _merge(base: dict, override: dict, prefix: str = "") -> dict:
+    """Overlay `override` on `base`; every key must exist in `base` (sections are strict).
+
+    An empty mapping below the top level (such as `spark.conf`) is a free-form table.
+    """
     out = copy.deepcopy(base)
     for key, value in override.items():
         dotted = f"{prefix}{key}"
         if key not in base:
             raise ConfigError(f"unknown config key '{dotted}'")
         default = base[key]
-        if isinstance(default, dict) and default and isinstance(value, dict):
+        free_form = isinstance(default, dict) and not default and prefix != ""
+        if isinstance(default, dict) and not free_form:
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{dotted}' must be a mapping, got {value!r}")
             out[key] = _merge(default, value, dotted + ".")
-        elif isinstance(default, dict) and default and value is not None:
-            raise ConfigError(f"config key '{dotted}' must be a mapping, got {type(value).__name__}")
         else:
             _check_type(dotted, default, value)
             out[key] = copy.deepcopy(value)

@@ -51,3 +51,10 @@ def test_config_hash_depends_on_own_sections_and_seed_not_engine():
     other_seed = load_config(None, ["seed=99"])
     assert config_sha256(base, ("run",)) == config_sha256(other_engine, ("run",))
     assert config_sha256(base, ("run",)) != config_sha256(other_seed, ("run",))
+
+
+def test_free_form_tables_accept_any_key_but_sections_do_not():
+    config = load_config(None, ["spark.conf={spark.executor.memory: 2g}"])
+    assert config["spark"]["conf"] == {"spark.executor.memory": "2g"}
+    with pytest.raises(ConfigError, match="'spark.conff'"):
+        load_config(None, ["spark.conff=1"])
