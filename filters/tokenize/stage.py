@@ -1,0 +1,284 @@
+"""Stage 8 — tokenized parquet shards with meta headers and loss masks, for the trainer.
+
+prepare(): one engine map over the input files collects light metadata (id, source, tier,
+content_type, kind, text bytes, a tokens-per-byte calibration) and the driver writes the plan:
+mixture copies, a seeded global shuffle, shards of about `tokenize.shard_tokens` tokens.
+Each partition is then one shard: gather its rows, run the decontamination gate, build headers,
+encode, mask, optionally pack to `tokenize.seq_len`, and return the rows (the runner writes
+`part-XXXXX.parquet` = the shard and commits it). finish() writes `_index.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from filters import decontam
+from filters.tokenize.encode import HeaderPolicy, build_headers, encode_documents, pack
+from filters.tokenize.plan import WEIGHTED_COLUMNS, make_plan
+from filters.tokenize.tokenizer import load_tokenizer
+from pipeline import io
+from pipeline.errors import ConfigError, InputError
+from pipeline.stage import Partition, Stage
+from schemas.tokenize import INPUT_COLUMNS, SCHEMA, VERSION
+
+WEB_STAGES = (5, 4, 3)
+CALIBRATION_BYTES = 64_000
+INDEX_KEYS = ("source", "tier", "language", "content_type")
+STRING = pa.string()
+
+
+def read_inputs(path: str, columns: list[str], rows: np.ndarray | None = None) -> pa.Table:
+    """The wanted input columns (missing ones as nulls, types unified) of one parquet file."""
+    with io.open_input(path) as fh:
+        try:
+            present = set(pq.read_schema(fh).names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"tokenize input {path}: not parquet ({str(exc).splitlines()[0]})") from None
+    for required in ("id", "text"):
+        if required not in present:
+            raise InputError(f"tokenize input {path}: lacks required column '{required}'")
+    table = io.read_parquet(path, [c for c in columns if c in present])
+    if rows is not None:
+        table = table.take(pa.array(rows))
+    arrays = []
+    for name in columns:
+        kind = INPUT_COLUMNS[name]
+        if name in table.column_names:
+            arrays.append(table.column(name).cast(kind))
+        else:
+            arrays.append(pa.nulls(table.num_rows, kind))
+    return pa.Table.from_arrays(arrays, names=columns)
+
+
+def _file_metadata(tokenizer_setting: str, markers: tuple[str, ...], item: tuple[int, str]) -> bytes:
+    """Per input file: the planning columns, text bytes and a tokens-per-byte estimate (IPC bytes)."""
+    file_index, path = item
+    table = read_inputs(path, ["id", "text", *WEIGHTED_COLUMNS])
+    text = table.column("text").fill_null("")
+    n_bytes = pc.binary_length(text.cast(pa.binary())).to_numpy().astype(np.int64)
+    sample, size = [], 0
+    for value in text.to_pylist():
+        if size >= CALIBRATION_BYTES:
+            break
+        sample.append(value[:CALIBRATION_BYTES])
+        size += len(sample[-1].encode())
+    tokens = sum(map(len, load_tokenizer(tokenizer_setting, markers).encode_batch(sample)))
+    ratio = tokens / size if size else 0.25
+    meta = table.drop_columns(["text"]).append_column("n_bytes", pa.array(n_bytes))
+    meta = meta.append_column("file", pa.array(np.full(meta.num_rows, file_index, np.int32)))
+    meta = meta.append_column("row", pa.array(np.arange(meta.num_rows, dtype=np.int64)))
+    meta = meta.append_column("ratio", pa.array(np.full(meta.num_rows, ratio)))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, meta.schema) as writer:
+        writer.write_table(meta)
+    return sink.getvalue().to_pybytes()
+
+
+class TokenizeStage(Stage):
+    number = 8
+    name = "tokenize"
+    schema = SCHEMA
+    schema_version = VERSION
+    config_sections = ("tokenize", "github")
+
+    # --- configuration -------------------------------------------------------------------------
+    @property
+    def policy(self) -> HeaderPolicy:
+        return HeaderPolicy.from_settings(self.settings["header"])
+
+    def input_files(self) -> list[str]:
+        inputs = self.settings.get("inputs")
+        if inputs:
+            return io.expand_inputs(inputs, "tokenize.inputs")
+        files: list[str] = []
+        web = next((n for n in WEB_STAGES if self.ctx.stage_finished(n)), None)
+        for number in ([web] if web else []) + [6, 7]:
+            if self.ctx.stage_finished(number):
+                files.extend(self.ctx.stage_parts(number))
+        if not files:
+            raise InputError(
+                f"tokenize: nothing to read in {self.ctx.run_dir} (no finished stage 3/4/5, 6 or 7) "
+                "and tokenize.inputs is not set")
+        return files
+
+    def _plan_dir(self) -> str:
+        return io.join(self.ctx.stage_dir(self.number), "_plan")
+
+    # --- global planning -----------------------------------------------------------------------
+    def prepare(self, engine) -> None:
+        """Write the plan once (a resumed run reuses it; it is deterministic anyway)."""
+        done = io.join(self._plan_dir(), "plan.json")
+        if io.exists(done):
+            return
+        seq_len, shard_tokens = int(self.settings["seq_len"]), int(self.settings["shard_tokens"])
+        if seq_len <= 0 or shard_tokens <= 0:
+            raise ConfigError("tokenize.seq_len and tokenize.shard_tokens must be > 0")
+        files = self.input_files()
+        fn = functools.partial(_file_metadata, str(self.settings["tokenizer"]), self.policy.markers())
+        blobs = engine.map(fn, list(enumerate(files)))
+        meta = pa.concat_tables([pa.ipc.open_stream(b).read_all() for b in blobs])
+        header_tokens = 24 if self.policy.enabled else 0
+        est = np.ceil(meta.column("n_bytes").to_numpy() * meta.column("ratio").to_numpy()) + header_tokens + 1
+        meta = meta.append_column("est_tokens", pa.array(est.astype(np.int64)))
+        plan = make_plan(meta, self.settings["mixture"], self.ctx.seed, shard_tokens)
+        n_shards = int(pc.max(plan.column("shard")).as_py()) + 1 if plan.num_rows else 0
+        shard = plan.column("shard").to_numpy()
+        for index in range(n_shards):
+            rows = plan.filter(pa.array(shard == index))
+            io.write_parquet_atomic(io.join(self._plan_dir(), f"shard-{index:05d}.parquet"), rows)
+        io.write_json_atomic(done, {"inputs": files, "shards": n_shards, "rows": plan.num_rows})
+
+    def partitions(self) -> list[Partition]:
+        plan = io.read_json(io.join(self._plan_dir(), "plan.json"))
+        return [Partition(index=i, inputs=tuple(plan["inputs"])) for i in range(plan["shards"])]
+
+    # --- one shard -----------------------------------------------------------------------------
+    def _gather(self, part: Partition) -> tuple[pa.Table, pa.Table]:
+        """The shard's plan rows and their input rows, in plan order."""
+        plan = io.read_parquet(io.join(self._plan_dir(), f"shard-{part.index:05d}.parquet"))
+        files = plan.column("file").to_numpy()
+        rows = plan.column("row").to_numpy()
+        pieces, order = [], []
+        for file_index in np.unique(files):
+            picks = np.flatnonzero(files == file_index)
+            pieces.append(read_inputs(part.inputs[file_index], list(INPUT_COLUMNS), rows[picks]))
+            order.append(picks)
+        table = pa.concat_tables(pieces)
+        position = np.empty(table.num_rows, np.int64)
+        position[np.concatenate(order)] = np.arange(table.num_rows)
+        return plan, table.take(pa.array(position))
+
+    def score(self, part: Partition) -> pa.Table:
+        plan, table = self._gather(part)
+        settings = self.settings
+        drop = plan.column("drop").to_pylist()
+        evidence = self._decontaminate(table)
+        empty = pc.equal(pc.utf8_length(table.column("text").fill_null("")), 0).to_pylist()
+        for row, ev in enumerate(evidence.to_pylist()):
+            if drop[row] is None and ev is not None:
+                drop[row] = "contaminated"
+            elif drop[row] is None and empty[row]:
+                drop[row] = "empty"
+        live = np.flatnonzero(np.array([d is None for d in drop], bool))
+        copies = plan.column("copy").to_numpy()
+        keys = [f"{i}\x00{c}" for i, c in zip(table.column("id").to_pylist(), copies, strict=True)]
+        policy = self.policy
+        headers = build_headers(table, policy, self.ctx.seed, keys)
+        docs = table.take(pa.array(live))
+        spans = docs.column("no_loss_spans").to_pylist()
+        tokenizer = load_tokenizer(str(settings["tokenizer"]), policy.markers())
+        encoded = encode_documents(
+            tokenizer, docs.column("text").fill_null("").to_pylist(),
+            spans if any(spans) else None, [headers[i] for i in live], policy,
+            bool(settings["mask_meta"]), bool(settings["append_eos"]))
+        base = table.drop_columns(["text", "no_loss_spans", "repo", "number"])
+        base = base.append_column("copy", plan.column("copy")).append_column("meta", pa.array(headers))
+        base = base.append_column("decontam_evidence", evidence)
+        base = base.append_column("drop_reason", pa.array(drop, pa.string()))
+        if settings["pack"]:
+            return self._packed(base, live, encoded, int(settings["seq_len"]), part.index)
+        return self._per_document(base, live, encoded)
+
+    def _decontaminate(self, table: pa.Table) -> pa.Array:
+        gate = self.settings["decontam"]
+        files = decontam.resolve_benchmark_files(self.config.get("github", {}).get("benchmarks"))
+        if not gate["enabled"] or not files:
+            return pa.nulls(table.num_rows, pa.string())
+        index = decontam.cached_index(tuple(files), int(gate["ngram"]), int(gate["min_words"]))
+        return index.check(table.column("text"), table.column("repo"), table.column("number"),
+                           table.column("url"))
+
+    def _per_document(self, base: pa.Table, live: np.ndarray, encoded) -> pa.Table:
+        """One row per sample; dropped rows get empty token lists (they are not written)."""
+        lengths = np.zeros(base.num_rows, np.int64)
+        lengths[live] = encoded.lengths
+        header = np.zeros(base.num_rows, np.int64)
+        header[live] = encoded.header_lengths
+        encoded.lengths = lengths
+        input_ids, loss_mask = encoded.list_arrays()
+        return (base.append_column("input_ids", input_ids).append_column("loss_mask", loss_mask)
+                .append_column("n_tokens", pa.array(lengths.astype(np.int32)))
+                .append_column("n_header_tokens", pa.array(header.astype(np.int32))))
+
+    def _packed(self, base: pa.Table, live: np.ndarray, encoded, seq_len: int, shard: int) -> pa.Table:
+        """Rows of seq_len tokens (the last may be shorter) with the documents they hold."""
+        layout = pack(encoded, seq_len)
+        offsets = pa.array(layout["row_offsets"])
+        n_rows = len(layout["row_offsets"]) - 1
+        docs = base.take(pa.array(live))
+        piece_doc, piece_row = layout["piece_doc"], layout["piece_row"]
+        piece_offsets = pa.array(np.searchsorted(piece_row, np.arange(n_rows + 1)).astype(np.int32))
+
+        def per_piece(column: str, kind: pa.DataType = STRING) -> pa.ListArray:
+            values = docs.column(column).take(pa.array(piece_doc)).combine_chunks().cast(kind)
+            return pa.ListArray.from_arrays(piece_offsets, values)
+
+        first = docs.take(pa.array(piece_doc[np.searchsorted(piece_row, np.arange(n_rows))]))
+        packed = pa.table({
+            "id": pa.array([f"pack-{shard:05d}-{r:07d}" for r in range(n_rows)], pa.string()),
+            "source": first.column("source"), "content_type": first.column("content_type"),
+            "tier": first.column("tier"), "language": first.column("language"),
+            "meta": first.column("meta"),
+            "input_ids": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pa.array(encoded.ids)),
+            "loss_mask": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pa.array(encoded.mask)),
+            "n_tokens": pa.array(np.diff(layout["row_offsets"]).astype(np.int32)),
+            "doc_ids": per_piece("id"), "doc_sources": per_piece("source"),
+            "doc_tiers": per_piece("tier"), "doc_languages": per_piece("language"),
+            "doc_content_types": per_piece("content_type"), "doc_copies": per_piece("copy", pa.int32()),
+            "doc_starts": pa.ListArray.from_arrays(piece_offsets, pa.array(layout["piece_start"].astype(np.int32))),
+            "doc_n_tokens": pa.ListArray.from_arrays(piece_offsets, pa.array(layout["piece_tokens"].astype(np.int32))),
+        })
+        dropped = base.filter(pc.is_valid(base.column("drop_reason")))
+        return pa.concat_tables([packed, dropped], promote_options="default")
+
+    def decide(self, table: pa.Table) -> pa.Array:
+        if "drop_reason" in table.column_names:
+            return table.column("drop_reason").combine_chunks()
+        return pa.nulls(table.num_rows, pa.string())
+
+    # --- index ---------------------------------------------------------------------------------
+    def finish(self, engine) -> dict:
+        """`_index.json`: shard → rows, tokens; token totals by source / tier / language / type."""
+        stage_dir = self.ctx.stage_dir(self.number)
+        plan = io.read_json(io.join(self._plan_dir(), "plan.json"))
+        shards, totals = [], {key: defaultdict(int) for key in INDEX_KEYS}
+        for index in range(plan["shards"]):
+            name = f"part-{index:05d}.parquet"
+            path = io.join(stage_dir, name)
+            with io.open_input(path) as fh:
+                names = pq.read_schema(fh).names
+            packed = "doc_n_tokens" in names
+            columns = (["n_tokens", "doc_n_tokens", *map(_doc_column, INDEX_KEYS)] if packed
+                       else ["n_tokens", *INDEX_KEYS])
+            table = io.read_parquet(path, columns)
+            shards.append({"path": name, "rows": table.num_rows,
+                           "tokens": int(pc.sum(table.column("n_tokens")).as_py() or 0)})
+            if packed:
+                counts = pc.list_flatten(table.column("doc_n_tokens")).to_numpy()
+                groups = {k: pc.list_flatten(table.column(_doc_column(k))).to_pylist() for k in INDEX_KEYS}
+            else:
+                counts = table.column("n_tokens").to_numpy()
+                groups = {k: table.column(k).to_pylist() for k in INDEX_KEYS}
+            for key in INDEX_KEYS:
+                for value, count in zip(groups[key], counts.tolist(), strict=True):
+                    totals[key][str(value) if value is not None else "unknown"] += int(count)
+        index = {
+            "tokenizer": str(self.settings["tokenizer"]),
+            "seq_len": int(self.settings["seq_len"]), "packed": bool(self.settings["pack"]),
+            "shards": shards, "total_rows": sum(s["rows"] for s in shards),
+            "total_tokens": sum(s["tokens"] for s in shards),
+            "tokens_by": {k: dict(sorted(v.items())) for k, v in totals.items()},
+        }
+        io.write_json_atomic(io.join(stage_dir, "_index.json"), index)
+        return {"total_tokens": index["total_tokens"], "shards": len(shards)}
+
+
+def _doc_column(key: str) -> str:
+    return {"source": "doc_sources", "tier": "doc_tiers", "language": "doc_languages",
+            "content_type": "doc_content_types"}[key]

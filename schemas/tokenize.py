@@ -1,0 +1,34 @@
+"""Stage 8 output: token rows (no text) with loss masks, and the input columns it reads."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+VERSION = "1"
+
+SCHEMA = pa.schema([
+    pa.field("id", pa.string(), nullable=False),   # the document's id (packed: pack-SHARD-ROW)
+    pa.field("source", pa.string()),
+    pa.field("content_type", pa.string()),
+    pa.field("input_ids", pa.list_(pa.int32())),
+    pa.field("loss_mask", pa.list_(pa.uint8())),   # same length as input_ids; 0 = no loss
+    pa.field("meta", pa.string()),                 # the header string prepended (may be "")
+    pa.field("n_tokens", pa.int32()),
+])
+
+# Columns stage 8 reads from its inputs (missing ones are nulls); only id and text are required.
+INPUT_COLUMNS: dict[str, pa.DataType] = {
+    "id": pa.string(),
+    "text": pa.string(),
+    "source": pa.string(),
+    "content_type": pa.string(),
+    "tier": pa.string(),
+    "language": pa.string(),
+    "domain": pa.string(),
+    "url": pa.string(),
+    "dup_cluster_id": pa.string(),
+    "kind": pa.string(),
+    "repo": pa.string(),
+    "number": pa.int64(),
+    "no_loss_spans": pa.list_(pa.list_(pa.int64())),  # stage 7: [start, end) char offsets, no loss
+}
