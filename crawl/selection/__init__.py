@@ -1,0 +1,1 @@
+"""The selection layer: page classifier, low-utility detector and category budget."""
