@@ -1,0 +1,67 @@
+"""Bytes → text for web payloads: BOM, HTTP charset, meta charset, then detection.
+
+Invalid bytes are replaced, never fatal; a payload that still looks binary is reported as
+undecodable so the caller can drop it with that reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import charset_normalizer
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+MAX_CONTROL_SHARE = 0.01       # share of C0 control bytes above which a "text" payload is binary
+MAX_REPLACEMENT_SHARE = 0.05   # share of U+FFFD after decoding above which it is undecodable
+
+
+def charset_from_header(content_type: str | None) -> str | None:
+    match = _HEADER_CHARSET.search(content_type or "")
+    return _valid_codec(match.group(1)) if match else None
+
+
+def _valid_codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+
+
+def looks_binary(data: bytes) -> bool:
+    """Control bytes (NUL and friends) that no text or HTML page carries in numbers."""
+    head = data[:65536]
+    return bool(head) and len(_CONTROL.findall(head)) > MAX_CONTROL_SHARE * len(head)
+
+
+def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str | None, str]:
+    """Return (text, encoding used); text is None when the payload is binary or undecodable."""
+    if looks_binary(data) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None, "binary"
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(name, errors="replace"), name
+    candidates = [header_charset]
+    meta = _META_CHARSET.search(data[:4096])
+    if meta:
+        candidates.append(_valid_codec(meta.group(1).decode("ascii", "ignore")))
+    for name in candidates:
+        if name:
+            return _checked(data.decode(name, errors="replace"), name)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data[:65536]).best()
+    name = best.encoding if best is not None else "utf-8"
+    return _checked(data.decode(name, errors="replace"), name)
+
+
+def _checked(text: str, name: str) -> tuple[str | None, str]:
+    if text and text.count("\ufffd") > MAX_REPLACEMENT_SHARE * len(text):
+        return None, name
+    return text, name

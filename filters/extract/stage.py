@@ -1,0 +1,209 @@
+"""Stage 2 — extract: WARC/WET/ARC records and loose HTML/PDF/ePub files → documents.
+
+score(): read every record of the partition's files, extract text (per-document time limit),
+identify the language, redact PII; every record becomes a row, failed ones with `extract_failure`.
+decide(): the failure if any, else too_short / too_long / language, from config.
+Partitions: one per archive file, loose files grouped `files_per_partition` at a time (sorted), so
+the output is the same whatever the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from filters import langid, pii
+from filters.blocklist import Blocklist, host_of, load_blocklist
+from filters.extract import html as html_extract
+from filters.extract.content_type import content_type_for
+from filters.extract.decode import charset_from_header, decode_html, looks_binary
+from filters.extract.epub import EpubError, extract_epub
+from filters.extract.pdf import PdfError, extract_pdf
+from filters.extract.readers import RawRecord, read_file, sniff_file
+from filters.extract.timeout import CallTimeout, call_with_timeout
+from pipeline import io
+from pipeline.errors import ConfigError
+from pipeline.ids import doc_id
+from pipeline.stage import Partition, Stage
+from schemas.extract import SCHEMA, VERSION
+
+ARCHIVE_KINDS = ("warc", "arc")
+
+
+class ExtractStage(Stage):
+    number = 2
+    name = "extract"
+    schema = SCHEMA
+    schema_version = VERSION
+
+    # ---- partitions -------------------------------------------------------------------------
+    def _inputs(self) -> tuple[list[str], bool]:
+        """(files, from_crawl)."""
+        inputs = self.settings.get("inputs")
+        if inputs is None:
+            pattern = io.join(self.ctx.stage_dir(1), "warc", "*.warc.gz")
+            return io.expand_inputs([pattern], "extract.inputs (default: the stage-1 WARCs)"), True
+        return io.expand_inputs(inputs, "extract.inputs"), False
+
+    def partitions(self) -> list[Partition]:
+        self._check_settings()
+        files, from_crawl = self._inputs()
+        archives, loose = [], []
+        for path in files:
+            (archives if sniff_file(path) in ARCHIVE_KINDS else loose).append(path)
+        per = int(self.settings["files_per_partition"])
+        groups = [(path,) for path in archives]
+        groups += [tuple(loose[i:i + per]) for i in range(0, len(loose), per)]
+        return [
+            Partition(index, group, {"source": "crawl" if from_crawl else ("warc" if group[0] in archives else "files")})
+            for index, group in enumerate(groups)
+        ]
+
+    def _check_settings(self) -> None:
+        languages = self.settings["languages"]
+        if not (languages == "all" or (isinstance(languages, list) and all(isinstance(x, str) for x in languages))):
+            raise ConfigError(f"config key 'extract.languages' must be a list of codes or 'all', got {languages!r}")
+        load_blocklist(list(self.settings["blocklist_files"] or []))
+
+    # ---- score ------------------------------------------------------------------------------
+    def score(self, part: Partition) -> pa.Table:
+        blocklist = load_blocklist(list(self.settings["blocklist_files"] or []))
+        source = part.params["source"]
+        rows = [
+            self._document(record, source, blocklist)
+            for path in part.inputs
+            for record in read_file(path, int(self.settings["max_record_bytes"]))
+        ]
+        columns = {name: [row.get(name) for row in rows] for name in _ROW_FIELDS}
+        texts = pa.array(columns.pop("text"), pa.string())
+        if self.settings["redact_pii"]:
+            texts, counts = pii.redact(texts)
+        else:
+            _, counts = pii.redact(texts)
+        languages, scores = langid.identify([t or "" for t in texts.to_pylist()])
+        table = pa.table({
+            "id": pa.array(columns["id"], pa.string()),
+            "source": pa.array(columns["source"], pa.string()),
+            "content_type": pa.array(columns["content_type"], pa.string()),
+            "text": texts,
+            "url": pa.array(columns["url"], pa.string()),
+            "title": pa.array(columns["title"], pa.string()),
+            "domain": pa.array([host_of(u) for u in columns["url"]], pa.string()),
+            "date": pa.array(columns["date"], pa.string()),
+            "language": pa.array(languages, pa.string()),
+            "language_score": pa.array(scores, pa.float32()),
+            **counts,
+            "n_chars": pc.fill_null(pc.utf8_length(texts), 0).cast(pa.int64()),
+            "extract_failure": pa.array(columns["extract_failure"], pa.string()),
+            "extract_detail": pa.array(columns["extract_detail"], pa.string()),
+        })
+        return table
+
+    def _document(self, record: RawRecord, source: str, blocklist: Blocklist) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": doc_id(source, record.locator, record.payload),
+            "source": source,
+            "url": record.url,
+            "date": record.date,
+            "extract_failure": record.failure,
+            "extract_detail": record.detail,
+        }
+        if record.failure:
+            return row
+        rule = blocklist.blocked(record.url) if blocklist else None
+        if rule:
+            return {**row, "extract_failure": "blocklisted", "extract_detail": rule}
+        try:
+            text, title, date = call_with_timeout(
+                _extract, float(self.settings["timeout_seconds"]), record, int(self.settings["pdf_max_pages"])
+            )
+        except CallTimeout:
+            return {**row, "extract_failure": "timeout", "extract_detail": f"over {self.settings['timeout_seconds']} s"}
+        except _Failed as failed:
+            return {**row, "extract_failure": failed.reason, "extract_detail": failed.detail}
+        text = text.strip()
+        if not text:
+            return {**row, "extract_failure": "empty_extraction"}
+        return {
+            **row,
+            "text": text,
+            "title": title,
+            "date": date or record.date,
+            "content_type": content_type_for(record.kind or "", text, record.url),
+        }
+
+    # ---- decide -----------------------------------------------------------------------------
+    def decide(self, table: pa.Table) -> pa.Array:
+        s = self.settings
+        n_chars = table["n_chars"]
+        reason = pc.if_else(pc.less(n_chars, int(s["min_chars"])), "too_short", None)
+        reason = pc.if_else(pc.greater(n_chars, int(s["max_chars"])), "too_long", reason)
+        if s["languages"] != "all":
+            wanted = pa.array(list(s["languages"]), pa.string())
+            other = pc.invert(pc.fill_null(pc.is_in(table["language"], value_set=wanted), False))
+            weak = pc.less(table["language_score"], float(s["min_language_score"]))
+            language = pc.and_(pc.is_null(reason), pc.or_(other, weak))
+            reason = pc.if_else(language, "language", reason)
+        failure = table["extract_failure"]
+        return pc.if_else(pc.is_valid(failure), failure, reason).combine_chunks().cast(pa.string())
+
+    def finish(self, engine) -> dict:
+        return {
+            "extract": {
+                "trafilatura": html_extract.TRAFILATURA_SETTINGS,
+                "prepass_remove": html_extract.PREPASS_REMOVE,
+                "langid_model": "fastText lid.176.ftz",
+                "pii_placeholders": {name: placeholder for name, _, placeholder in pii.PATTERNS},
+            }
+        }
+
+
+_ROW_FIELDS = ("id", "source", "content_type", "text", "url", "title", "date",
+               "extract_failure", "extract_detail")
+
+
+class _Failed(Exception):
+    def __init__(self, reason: str, detail: str | None = None):
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+def _extract(record: RawRecord, pdf_max_pages: int) -> tuple[str, str | None, str | None]:
+    """(text, title, date) of one usable record; raises _Failed with a drop reason."""
+    kind, data = record.kind, record.payload
+    if kind == "html":
+        text, _encoding = decode_html(data, charset_from_header(record.charset))
+        if text is None:
+            raise _Failed("undecodable", _encoding)
+        try:
+            result = html_extract.extract_html(text, record.url)
+        except RecursionError:
+            raise _Failed("extraction_error", "RecursionError (HTML nested too deeply)") from None
+        except ValueError as exc:  # lxml: "Document is empty" and similar parser refusals
+            raise _Failed("extraction_error", f"{type(exc).__name__}: {exc}") from None
+        return result.text, result.title, result.date
+    if kind in ("wet", "text"):
+        if looks_binary(data):
+            raise _Failed("undecodable", "binary")
+        text, _encoding = decode_html(data, charset_from_header(record.charset))
+        if text is None:
+            raise _Failed("undecodable", _encoding)
+        return text, None, None
+    if kind == "pdf":
+        try:
+            result = extract_pdf(data, pdf_max_pages)
+        except PdfError as exc:
+            raise _Failed(exc.reason, str(exc)) from None
+        return result.text, result.title, None
+    if kind == "epub":
+        try:
+            book = extract_epub(data)
+        except EpubError as exc:
+            raise _Failed("corrupt_epub", str(exc)) from None
+        return book.text, book.title, None
+    raise _Failed("unsupported_type", str(kind))
+
+
+__all__ = ["ExtractStage"]

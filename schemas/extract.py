@@ -1,0 +1,20 @@
+"""Stage 2 (extract) output: documents with language, metadata and PII counts."""
+
+import pyarrow as pa
+
+from schemas.base import DOC_FIELDS
+
+VERSION = "1"
+
+SCHEMA = pa.schema([
+    *DOC_FIELDS,                                   # id, source, content_type, text, url
+    pa.field("title", pa.string()),
+    pa.field("domain", pa.string()),               # host of the URL (null for loose files)
+    pa.field("date", pa.string()),                 # publication date (page metadata) else crawl date, ISO
+    pa.field("language", pa.string()),             # fastText lid.176 label, e.g. "en"
+    pa.field("language_score", pa.float32()),
+    pa.field("pii_emails", pa.int32()),            # placeholders written into text, per kind
+    pa.field("pii_ips", pa.int32()),
+    pa.field("pii_phones", pa.int32()),
+    pa.field("n_chars", pa.int64()),
+])
