@@ -1,0 +1,424 @@
+"""Gopher quality, Gopher repetition, C4 and FineWeb rules, vectorised over a batch of documents.
+
+Each rule set returns, per document, its measures, the reason datatrove would give for dropping it
+(None = passes; same names as datatrove) and a continuous score in [-1, 1]: the mean over the rules
+of the signed relative margin to the threshold (positive = passes, clipped to ±1). The score keeps
+ordering documents inside the passing region, so it can be binned into percentile buckets.
+
+Defaults are datatrove's (see ../shared/reference/algorithms.md §3.2-3.5); every one is config.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from filters.quality.textbatch import (
+    PUNCTUATION_CHARS,
+    TERMINAL_CHARS,
+    Segments,
+    TextBatch,
+    char_class,
+    repeats,
+)
+
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies",
+                     "use of cookies", "use cookies")
+CITATION_RE2 = r"\[\d*\]|\[edit\]|\[citation needed\]"
+# Python's str.split() separators, as an RE2 class: a C4 "word" is a run of anything else.
+PY_SPACE_CLASS = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+NON_SPACE_RUN = PY_SPACE_CLASS.replace("[", "[^", 1) + "+"
+
+
+@dataclass
+class GopherQualityConfig:
+    min_doc_words: int = 50
+    max_doc_words: int = 100_000
+    min_avg_word_length: float = 3
+    max_avg_word_length: float = 10
+    max_symbol_word_ratio: float = 0.1
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    min_alpha_words_ratio: float = 0.8
+    min_stop_words: int = 2
+
+
+@dataclass
+class GopherRepetitionConfig:
+    dup_line_frac: float = 0.3
+    dup_para_frac: float = 0.3
+    dup_line_char_frac: float = 0.2
+    dup_para_char_frac: float = 0.2
+    top_n_grams: dict = field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
+    dup_n_grams: dict = field(
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
+
+
+@dataclass
+class C4Config:
+    filter_no_terminal_punct: bool = True
+    min_num_sentences: int = 5
+    min_words_per_line: int = 3
+    max_word_length: int = 1000
+    filter_lorem_ipsum: bool = True
+    filter_javascript: bool = True
+    filter_curly_bracket: bool = True
+    filter_policy: bool = True
+
+
+@dataclass
+class FineWebConfig:
+    line_punct_thr: float = 0.12
+    short_line_thr: float = 0.67
+    short_line_length: int = 30
+    char_duplicates_ratio: float = 0.01
+    new_line_ratio: float = 0.3
+
+
+def build(cls, settings: dict | None):
+    """A rule config dataclass from a config mapping (unknown keys are rejected by the loader)."""
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in (settings or {}).items() if k in names}
+    for key in ("top_n_grams", "dup_n_grams"):
+        if key in values:
+            values[key] = {int(n): float(t) for n, t in values[key].items()}
+    return cls(**values)
+
+
+@dataclass
+class RuleResult:
+    reasons: list[str | None]
+    score: np.ndarray
+    stats: dict[str, np.ndarray]
+
+    @property
+    def passed(self) -> np.ndarray:
+        return np.array([r is None for r in self.reasons])
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros(len(num), dtype=np.float64), where=den > 0)
+
+
+def _margin_max(value: np.ndarray, limit: float) -> np.ndarray:
+    """Signed relative margin of a drop-if-above rule."""
+    return np.clip((limit - value) / max(abs(limit), 1e-9), -1, 1)
+
+
+def _margin_min(value: np.ndarray, limit: float) -> np.ndarray:
+    return np.clip((value - limit) / max(abs(limit), 1e-9), -1, 1)
+
+
+def _first_failure(checks: list[tuple[str, np.ndarray]], n: int) -> list[str | None]:
+    """The first failing check's name per document, in datatrove's order."""
+    reasons: list[str | None] = [None] * n
+    for name, failed in reversed(checks):
+        for i in np.flatnonzero(failed):
+            reasons[i] = name
+    return reasons
+
+
+def _mask(array) -> np.ndarray:
+    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+# --------------------------------------------------------------------------- Gopher quality
+
+def gopher_quality(batch: TextBatch, cfg: GopherQualityConfig | None = None) -> RuleResult:
+    cfg = cfg or GopherQualityConfig()
+    words = batch.words
+    symbol_only = _mask(pc.equal(pc.utf8_length(pc.utf8_trim(words.values, PUNCTUATION_CHARS)), 0))
+    has_alpha = _mask(pc.match_substring_regex(words.values, r"\pL"))
+    n_words = words.per_doc()
+    n_content = words.per_doc((~symbol_only).astype(np.float64))
+    mean_len = _ratio(words.per_doc(np.where(symbol_only, 0, words.lengths).astype(np.float64)), n_content)
+    hash_ratio = _ratio(batch.count("#").astype(np.float64), n_words)
+    ellipsis_ratio = _ratio((batch.count("...") + batch.count("…")).astype(np.float64), n_words)
+    lines = batch.splitlines
+    left = pc.utf8_ltrim_whitespace(lines.values)
+    bullet = _mask(pc.or_(pc.starts_with(left, "•"), pc.starts_with(left, "-")))
+    right = pc.utf8_rtrim_whitespace(lines.values)
+    ellipsis_end = _mask(pc.or_(pc.ends_with(right, "..."), pc.ends_with(right, "…")))
+    n_lines = lines.per_doc()
+    bullet_ratio = _ratio(lines.per_doc(bullet.astype(np.float64)), n_lines)
+    ellipsis_lines_ratio = _ratio(lines.per_doc(ellipsis_end.astype(np.float64)), n_lines)
+    alpha_ratio = _ratio(words.per_doc(has_alpha.astype(np.float64)), n_words)
+    stop_words = _distinct_stop_words(words)
+
+    checks = [
+        ("gopher_short_doc", n_content < cfg.min_doc_words),
+        ("gopher_long_doc", n_content > cfg.max_doc_words),
+        ("gopher_below_avg_threshold", mean_len < cfg.min_avg_word_length),
+        ("gopher_above_avg_threshold", mean_len > cfg.max_avg_word_length),
+        ("gopher_too_many_hashes", hash_ratio > cfg.max_symbol_word_ratio),
+        ("gopher_too_many_ellipsis", ellipsis_ratio > cfg.max_symbol_word_ratio),
+        ("gopher_too_many_bullets", bullet_ratio > cfg.max_bullet_lines_ratio),
+        ("gopher_too_many_end_ellipsis", ellipsis_lines_ratio > cfg.max_ellipsis_lines_ratio),
+        ("gopher_below_alpha_threshold", alpha_ratio < cfg.min_alpha_words_ratio),
+        ("gopher_enough_stop_words", stop_words < cfg.min_stop_words),
+    ]
+    margins = [
+        np.minimum(_margin_min(n_content, cfg.min_doc_words), _margin_max(n_content, cfg.max_doc_words)),
+        np.minimum(_margin_min(mean_len, cfg.min_avg_word_length),
+                   _margin_max(mean_len, cfg.max_avg_word_length)),
+        _margin_max(hash_ratio, cfg.max_symbol_word_ratio),
+        _margin_max(ellipsis_ratio, cfg.max_symbol_word_ratio),
+        _margin_max(bullet_ratio, cfg.max_bullet_lines_ratio),
+        _margin_max(ellipsis_lines_ratio, cfg.max_ellipsis_lines_ratio),
+        _margin_min(alpha_ratio, cfg.min_alpha_words_ratio),
+        _margin_min(stop_words, cfg.min_stop_words),
+    ]
+    stats = {"words": n_content, "mean_word_length": mean_len, "alpha_ratio": alpha_ratio,
+             "stop_words": stop_words}
+    return RuleResult(_first_failure(checks, batch.n), np.mean(margins, axis=0), stats)
+
+
+def _distinct_stop_words(words: Segments) -> np.ndarray:
+    """How many distinct stop words (exact, case-sensitive like datatrove) each document has."""
+    idx = pc.index_in(words.values, value_set=pa.array(STOP_WORDS)).to_numpy(zero_copy_only=False)
+    present = ~np.isnan(idx.astype(np.float64))
+    doc, key = words.doc[present], idx[present].astype(np.int64)
+    first = ~repeats(doc, key)
+    return np.bincount(doc[first], minlength=words.n_docs).astype(np.float64)
+
+
+# --------------------------------------------------------------------------- Gopher repetition
+
+def gopher_repetition(batch: TextBatch, cfg: GopherRepetitionConfig | None = None) -> RuleResult:
+    cfg = cfg or GopherRepetitionConfig()
+    chars = batch.char_len.astype(np.float64)
+    paras, lines = batch.paragraphs, batch.runs_of_lines
+    para_frac = _ratio(paras.per_doc(paras.is_repeat.astype(np.float64)), paras.per_doc())
+    para_char = _ratio(paras.per_doc(np.where(paras.is_repeat, paras.lengths, 0).astype(np.float64)), chars)
+    line_frac = _ratio(lines.per_doc(lines.is_repeat.astype(np.float64)), lines.per_doc())
+    line_char = _ratio(lines.per_doc(np.where(lines.is_repeat, lines.lengths, 0).astype(np.float64)), chars)
+
+    checks = [
+        ("empty", chars == 0),
+        ("dup_para_frac", para_frac > cfg.dup_para_frac),
+        ("dup_para_char_frac", para_char > cfg.dup_para_char_frac),
+        ("dup_line_frac", line_frac > cfg.dup_line_frac),
+        ("dup_line_char_frac", line_char > cfg.dup_line_char_frac),
+    ]
+    margins = [
+        _margin_max(para_frac, cfg.dup_para_frac), _margin_max(para_char, cfg.dup_para_char_frac),
+        _margin_max(line_frac, cfg.dup_line_frac), _margin_max(line_char, cfg.dup_line_char_frac),
+    ]
+    stats = {"dup_line_frac": line_frac, "dup_para_frac": para_frac}
+    ngrams = _NGrams(batch.words)
+    for n in range(2, 1 + max([*cfg.top_n_grams, *cfg.dup_n_grams], default=1)):
+        ngrams.groups(n)  # orders are built bottom-up
+    for n, limit in sorted(cfg.top_n_grams.items()):
+        frac = _ratio(ngrams.top_ngram_chars(n), chars)
+        checks.append((f"top_{n}_gram", frac > limit))
+        margins.append(_margin_max(frac, limit))
+        stats[f"top_{n}_gram"] = frac
+    for n, limit in sorted(cfg.dup_n_grams.items()):
+        frac = _ratio(ngrams.duplicate_ngram_chars(n), chars)
+        checks.append((f"duplicated_{n}_n_grams", frac > limit))
+        margins.append(_margin_max(frac, limit))
+        stats[f"dup_{n}_gram"] = frac
+    score = np.where(chars == 0, -1.0, np.mean(margins, axis=0))
+    return RuleResult(_first_failure(checks, batch.n), score, stats)
+
+
+class _NGrams:
+    """Word n-grams of every document as 64-bit hashes over the batch's flat word-id array.
+
+    A repeated n-gram starts with a repeated (n-1)-gram, so each order only groups the positions
+    that were in a repeated group of the order below: on ordinary text that set shrinks fast.
+    """
+
+    MULT = np.uint64(0x100000001B3)
+    DOC_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, words: Segments):
+        self.n_docs = words.n_docs
+        self.doc = words.doc
+        self.cum = np.concatenate([[0], np.cumsum(words.lengths)])
+        self.unigram = words.ids.astype(np.uint64) + np.uint64(1)
+        self.doc_start = np.searchsorted(self.doc, np.arange(self.n_docs))
+        self.doc_words = np.bincount(self.doc, minlength=self.n_docs)
+        self._members = {1: np.arange(len(self.doc))}
+        self._groups_cache: dict[int, tuple] = {}
+
+    def _hash(self, pos: np.ndarray, n: int) -> np.ndarray:
+        h = self.unigram[pos]
+        with np.errstate(over="ignore"):
+            for k in range(1, n):
+                h = h * self.MULT + self.unigram[pos + k]
+            return h ^ (self.doc[pos].astype(np.uint64) * self.DOC_MIX)
+
+    def groups(self, n: int):
+        """(positions, group ids in first-occurrence order, is_first) of possibly repeated n-grams."""
+        if n in self._groups_cache:
+            return self._groups_cache[n]
+        if n - 1 not in self._members:
+            self.groups(n - 1)
+        below = self._members[n - 1]
+        pos = below[below + n - 1 < len(self.doc)]
+        pos = pos[self.doc[pos] == self.doc[pos + n - 1]]
+        group = pd.factorize(self._hash(pos, n), sort=False)[0].astype(np.int64)
+        seen_max = np.maximum.accumulate(np.concatenate([[-1], group[:-1]])) if len(group) else group
+        is_first = group > seen_max
+        counts = np.bincount(group) if len(group) else np.zeros(0, dtype=np.int64)
+        self._members[n] = pos[counts[group] > 1] if len(group) else pos
+        self._groups_cache[n] = (pos, group, is_first, counts)
+        return self._groups_cache[n]
+
+    def top_ngram_chars(self, n: int) -> np.ndarray:
+        """len(" ".join(most common n-gram)) × its count; ties go to the earliest n-gram."""
+        out = np.zeros(self.n_docs)
+        has = self.doc_words >= n
+        start = self.doc_start[has]
+        out[has] = self.cum[start + n] - self.cum[start] + (n - 1)  # every n-gram seen once
+        pos, group, is_first, counts = self.groups(n)
+        repeated = np.flatnonzero(counts > 1)
+        if len(repeated) == 0:
+            return out
+        first = pos[is_first][repeated]
+        gdoc = self.doc[first]
+        doc_max = np.zeros(self.n_docs, dtype=np.int64)
+        np.maximum.at(doc_max, gdoc, counts[repeated])
+        best = np.flatnonzero(counts[repeated] == doc_max[gdoc])
+        keep = np.ones(len(best), dtype=bool)
+        keep[1:] = gdoc[best][1:] != gdoc[best][:-1]
+        chosen = best[keep]
+        f = first[chosen]
+        out[gdoc[chosen]] = (self.cum[f + n] - self.cum[f] + (n - 1)) * counts[repeated][chosen]
+        return out
+
+    def duplicate_ngram_chars(self, n: int) -> np.ndarray:
+        """Chars of repeated n-grams, skipping n words after each repeat (datatrove's scan).
+
+        Only positions whose n-gram occurred earlier in the document can count, so the sequential
+        scan runs over those positions, not over every word.
+        """
+        out = np.zeros(self.n_docs)
+        pos, group, is_first, _ = self.groups(n)
+        candidates = np.flatnonzero(~is_first)
+        if len(candidates) == 0:
+            return out
+        first_pos = pos[is_first]
+        cum = self.cum
+        current_doc, next_allowed, skip_starts, seen = -1, 0, [], set()
+        for p, g, d in zip(pos[candidates].tolist(), group[candidates].tolist(),
+                           self.doc[pos[candidates]].tolist(), strict=True):
+            if d != current_doc:
+                current_doc, next_allowed, skip_starts, seen = d, 0, [], set()
+            if p < next_allowed:
+                continue
+            f = first_pos[g]
+            k = bisect.bisect_left(skip_starts, f) - 1
+            first_visited = k < 0 or f > skip_starts[k] + n - 1
+            if first_visited or g in seen:
+                out[d] += cum[p + n] - cum[p]
+                next_allowed = p + n
+                skip_starts.append(p)
+            else:
+                seen.add(g)
+        return out
+
+
+# --------------------------------------------------------------------------- C4 + FineWeb lines
+
+def c4(batch: TextBatch, cfg: C4Config | None = None) -> RuleResult:
+    cfg = cfg or C4Config()
+    lines = batch.splitlines
+    stripped = pc.utf8_trim_whitespace(lines.values)
+    n_line_words = pc.count_substring_regex(stripped, NON_SPACE_RUN).to_numpy(zero_copy_only=False)
+    ok = np.ones(len(lines.doc), dtype=bool)
+    if cfg.max_word_length != -1:
+        long_lines = np.flatnonzero(pc.utf8_length(stripped).to_numpy(zero_copy_only=False) > cfg.max_word_length)
+        values = stripped.to_pylist() if len(long_lines) else []
+        for i in long_lines:
+            if any(len(w) > cfg.max_word_length for w in values[i].split()):
+                ok[i] = False
+    cleaned = pc.replace_substring_regex(stripped, CITATION_RE2, "")
+    if cfg.filter_no_terminal_punct:
+        ok &= _mask(pc.match_substring_regex(cleaned, r"[.?!\"']$"))
+        ok &= ~_mask(pc.ends_with(cleaned, "..."))
+    ok &= n_line_words >= cfg.min_words_per_line
+    lower = pc.utf8_lower(cleaned)
+    lorem = ok & _mask(pc.match_substring(lower, "lorem ipsum")) if cfg.filter_lorem_ipsum else ok & False
+    if cfg.filter_javascript:
+        ok &= ~_mask(pc.match_substring(lower, "javascript"))
+    curly = ok & _mask(pc.match_substring(cleaned, "{")) if cfg.filter_curly_bracket else ok & False
+    if cfg.filter_policy:
+        ok &= ~_mask(pc.match_substring_regex(lower, "|".join(POLICY_SUBSTRINGS)))
+    sentences = _sentence_counts(cleaned) * ok
+    n_sentences = lines.per_doc(sentences.astype(np.float64))
+    kept_chars = lines.per_doc(np.where(ok, lines.lengths, 0).astype(np.float64))
+
+    first_doc_failure = _first_line_failure(lines, lorem, curly)
+    reasons: list[str | None] = [None] * batch.n
+    for i in range(batch.n):
+        if first_doc_failure[i] is not None:
+            reasons[i] = first_doc_failure[i]
+        elif cfg.min_num_sentences != -1 and n_sentences[i] < cfg.min_num_sentences:
+            reasons[i] = "too_few_sentences"
+    kept_fraction = _ratio(kept_chars, np.maximum(lines.per_doc(lines.lengths.astype(np.float64)), 1))
+    margins = [
+        2 * kept_fraction - 1,
+        _margin_min(n_sentences, max(cfg.min_num_sentences, 1)),
+        np.where(lines.per_doc((lorem | curly).astype(np.float64)) > 0, -1.0, 1.0),
+    ]
+    stats = {"c4_kept_char_fraction": kept_fraction, "c4_sentences": n_sentences}
+    return RuleResult(reasons, np.mean(margins, axis=0), stats)
+
+
+def _sentence_counts(lines) -> np.ndarray:
+    """Sentences per line like spaCy's sentencizer: a new one after . ! ? and a following word."""
+    dotted = pc.replace_substring_regex(lines, r"\.{2,}", "…")
+    empty = _mask(pc.equal(pc.utf8_length(lines), 0))
+    inner = pc.count_substring_regex(dotted, r"[.!?][\"'”’)\]]*\s+[^\s.!?\"'”’)\]]")
+    return np.where(empty, 0, inner.to_numpy(zero_copy_only=False) + 1)
+
+
+def _first_line_failure(lines: Segments, lorem: np.ndarray, curly: np.ndarray) -> list[str | None]:
+    out: list[str | None] = [None] * lines.n_docs
+    for i in np.flatnonzero(lorem | curly)[::-1]:
+        out[lines.doc[i]] = "lorem_ipsum" if lorem[i] else "curly_bracket"
+    return out
+
+
+def fineweb(batch: TextBatch, cfg: FineWebConfig | None = None) -> RuleResult:
+    cfg = cfg or FineWebConfig()
+    lines = batch.newline_lines
+    n_lines = lines.per_doc()
+    terminal = _mask(pc.match_substring_regex(lines.values, char_class(TERMINAL_CHARS) + "$"))
+    punct_ratio = _ratio(lines.per_doc(terminal.astype(np.float64)), n_lines)
+    short_ratio = _ratio(lines.per_doc((lines.lengths <= cfg.short_line_length).astype(np.float64)), n_lines)
+    newlines = batch.count("\n").astype(np.float64)
+    dup_chars = lines.per_doc(np.where(lines.is_repeat, lines.lengths, 0).astype(np.float64))
+    dup_ratio = _ratio(dup_chars, batch.char_len - newlines)
+    n_words = batch.words.per_doc()
+    list_ratio = np.divide(newlines, n_words, out=np.full(batch.n, np.inf), where=n_words > 0)
+    checks = [
+        ("empty", n_lines == 0),
+        ("line_punct_ratio", punct_ratio < cfg.line_punct_thr),
+        ("short_line_ratio", short_ratio > cfg.short_line_thr),
+        ("char_dup_ratio", dup_ratio > cfg.char_duplicates_ratio),
+        ("list_ratio", list_ratio > cfg.new_line_ratio),
+    ]
+    margins = [
+        _margin_min(punct_ratio, cfg.line_punct_thr),
+        _margin_max(short_ratio, cfg.short_line_thr),
+        _margin_max(dup_ratio, max(cfg.char_duplicates_ratio, 0.05)),
+        _margin_max(np.minimum(list_ratio, 10.0), cfg.new_line_ratio),
+    ]
+    stats = {"line_punct_ratio": punct_ratio, "short_line_ratio": short_ratio,
+             "char_dup_ratio": dup_ratio, "list_ratio": list_ratio}
+    score = np.where(n_lines == 0, -1.0, np.mean(margins, axis=0))
+    return RuleResult(_first_failure(checks, batch.n), score, stats)
+
+
+def lines_score(c4_result: RuleResult, fineweb_result: RuleResult) -> np.ndarray:
+    """The `lines` scorer: C4 and FineWeb line-level rules together."""
+    return (c4_result.score + fineweb_result.score) / 2
