@@ -24,7 +24,8 @@ VENVS = BENCH_DIR / ".venvs"
 # Pinned install steps per peer; each inner list is one `pip install` call, run in order.
 # sentence-transformers needs torch: the CPU wheel on disk goes in first, or pip pulls CUDA.
 PEERS: dict[str, list[list[str]]] = {
-    "datatrove": [["datatrove[processing]==0.10.1", "orjson==3.13.0", "spacy==3.8.18"]],
+    "datatrove": [["datatrove[processing]==0.10.1", "orjson==3.13.0", "spacy==3.8.18",
+                   "warcio==1.8.1"]],
     "datasketch": [["datasketch==2.0.0"]],
     "rensa": [["rensa==0.5.0"]],
     "scrapy": [["scrapy==2.19.0"]],
