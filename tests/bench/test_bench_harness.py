@@ -1,0 +1,158 @@
+"""The benchmark harness itself: real subprocesses measured, results written, table rendered.
+
+No timing assertions: only that the measurements exist, are consistent with each other, and that
+memory a process really allocates shows up in its peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench import harness
+from bench.harness import Goal, Job, call, compare, scaling
+
+# Allocates MB megabytes inside a timed section and reports a metric.
+SCRIPT = """
+import sys
+from bench.harness import timed
+mb = int(sys.argv[1])
+with timed(items=1000) as probe:
+    block = bytearray(mb * 2**20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    probe.metrics["touched_pages"] = sum(block[::4096])
+"""
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setattr(harness, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(bench_main, "RESULTS", tmp_path / "results")
+    return tmp_path / "results"
+
+
+@pytest.fixture
+def script(tmp_path) -> Path:
+    path = tmp_path / "alloc.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+@pytest.mark.slow
+def test_compare_two_real_commands_writes_medians_ratio_and_peak_rss(results_dir, script):
+    ours = Job(sys.executable, script, ["20"])
+    peer = Job(sys.executable, script, ["300"])
+    result = compare("selftest.alloc", ours, {"big": peer}, items=1000, unit="docs",
+                     input_desc="synthetic allocation", reps=2, goals=[Goal(0.5, peer="big")])
+
+    saved = json.loads((results_dir / "selftest.alloc.json").read_text())
+    assert saved["name"] == "selftest.alloc" and set(saved["sides"]) == {"ours", "big"}
+    for side in saved["sides"].values():
+        assert side["ok"] and len(side["runs"]) == 2
+        assert side["timing"] == "section"  # the timed block, not the interpreter start-up
+        assert side["median_cpu_s"] > 0 and side["median_wall_s"] > 0
+        assert side["per_core"] == pytest.approx(1000 / side["median_cpu_s"])
+        assert side["metrics"]["touched_pages"] > 0
+        assert all(r["process_cpu_s"] >= r["cpu_s"] for r in side["runs"])
+    big, small = saved["sides"]["big"], saved["sides"]["ours"]
+    assert big["peak_rss_mb"] >= 300 > small["peak_rss_mb"]  # the 300 MB really allocated
+    assert saved["ratios"]["big"] == pytest.approx(small["per_core"] / big["per_core"], rel=1e-2)
+    assert saved["goals"][0]["met"] is (saved["ratios"]["big"] >= 0.5)
+    assert saved["machine"]["cores"] >= 1 and saved["date"]
+    assert result.sides["ours"].versions  # ours records the commit
+
+
+@pytest.mark.slow
+def test_failing_side_is_reported_not_raised_and_whole_process_timed_without_probe(results_dir):
+    ours = Job(sys.executable, "sum(range(10**6))")
+    broken = Job(sys.executable, "raise SystemExit('peer cannot run here')")
+    result = compare("selftest.fail", ours, {"broken": broken}, items=10, reps=1,
+                     goals=[Goal(1e12)])
+    assert result.sides["ours"].ok and result.sides["ours"].timing == "process"
+    assert not result.sides["broken"].ok
+    assert "peer cannot run here" in result.sides["broken"].error
+    assert result.ratios["broken"] is None
+    assert result.below_goal is True  # 1e12 docs/s per core is out of reach
+
+
+@pytest.mark.slow
+def test_call_runs_a_function_in_our_venv_and_keeps_its_metrics(results_dir):
+    result = compare("selftest.call", call("bench.harness:machine_info"), {}, items=1, reps=1)
+    ours = result.sides["ours"]
+    assert ours.ok and ours.timing == "section"
+    assert ours.metrics["cores"] >= 1  # the dict the function returned
+
+
+@pytest.mark.slow
+def test_scaling_reports_growth_and_memory_per_item(results_dir, script):
+    result = scaling("selftest.scaling", lambda f: (Job(sys.executable, script, [str(10 * f)]),
+                                                    1000 * f), factors=(1, 4))
+    assert [p["factor"] for p in result.scaling] == [1, 4]
+    assert result.scaling[0]["growth"] == 1.0 and result.scaling[1]["growth"] > 0
+    assert result.sides["4x"].peak_rss_mb > 40
+    assert all(p["rss_kb_per_item"] > 0 for p in result.scaling)
+
+
+def test_markdown_section_is_rewritten_in_place(tmp_path, monkeypatch, results_dir):
+    md = tmp_path / "BENCHMARKS.md"
+    md.write_text(f"# Benchmarks\n\nhand-written intro\n\n{bench_main.START}\nold\n"
+                  f"{bench_main.END}\n\nhand-written outro\n")
+    monkeypatch.setattr(bench_main, "BENCHMARKS_MD", md)
+    (results_dir / "quick").mkdir(parents=True)
+    sides = {"ours": _side(200.0), "peer": _side(50.0)}
+    harness.CONTEXT.update(stage="dedup", quick=True)
+    try:
+        result = harness._result("dedup.demo", "docs", "real docs", 3, sides, {"peer": 4.0},
+                                 [Goal(5.0, peer="peer")], "")
+    finally:
+        harness.CONTEXT.update(stage=None, quick=False)
+    result.save()
+    bench_main.update_markdown({"dedup": "ok", "crawl": "skipped: not built yet"})
+
+    text = md.read_text()
+    assert "hand-written intro" in text and "hand-written outro" in text and "\nold\n" not in text
+    assert "dedup.demo" in text and "python -m bench --quick --only dedup" in text
+    assert "**yes**" in text  # 4x against a 5x goal is below goal, and says so
+    assert "crawl** skipped" in text
+
+
+def test_discovery_and_unknown_peer():
+    assert set(bench_main.discover()) <= {p.stem.removeprefix("bench_")
+                                          for p in bench_main.BENCH_DIR.glob("bench_*.py")}
+    with pytest.raises(KeyError, match="unknown peer"):
+        harness.peer_python("no-such-peer")
+
+
+def _side(per_core: float) -> harness.Side:
+    return harness.Side(command="x", runs=[], versions={}, ok=True, items=100,
+                        median_wall_s=100 / per_core, median_cpu_s=100 / per_core,
+                        per_core=per_core, per_wall_s=per_core, peak_rss_mb=50.0, timing="section")
+
+
+def test_generated_documents_are_real_text_deterministic_with_planted_copies(
+        tmp_path, monkeypatch, shared_data):
+    import pyarrow.parquet as pq
+
+    from bench import inputs
+
+    tables = []
+    for run in ("a", "b"):
+        monkeypatch.setattr(inputs, "CACHE", tmp_path / run)
+        corpus = inputs.documents(300, kind="prose", doc_bytes=1024, near_dups=0.2, seed=7)
+        tables.append(pq.read_table(corpus.parquet).to_pylist())
+    assert tables[0] == tables[1] and corpus.docs == 300
+    rows = {r["id"]: r for r in tables[0]}
+    copies = [r for r in tables[0] if r["dup_of"]]
+    assert 20 < len(copies) < 120
+    for copy in copies:
+        original = set(rows[copy["dup_of"]]["text"].split())
+        assert len(original & set(copy["text"].split())) / len(original) > 0.5
+    pool = set(inputs.paragraphs("prose"))
+    originals = [r for r in tables[0] if not r["dup_of"]]
+    assert all(p in pool for r in originals for p in r["text"].split("\n\n"))
+    assert json.loads(corpus.jsonl.read_text().splitlines()[0])["id"] == tables[0][0]["id"]
