@@ -1,0 +1,1 @@
+"""Stage 4: exact and MinHash-LSH near-duplicate removal (signatures in numpy, clustering on Spark)."""
