@@ -1,0 +1,149 @@
+"""Tokenizers, headers, loss masks and packing on real text (no engine involved)."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from filters.tokenize.encode import HeaderPolicy, build_headers, encode_documents, pack
+from filters.tokenize.plan import copies_from_weights, make_plan
+from filters.tokenize.tokenizer import (
+    ENDOFTEXT,
+    HFAdapter,
+    hf_tokenizer_from_bpe,
+    load_tokenizer,
+    packaged_bpe,
+)
+from tests.tokenize.corpus import code_rows, page_rows, web_rows
+
+MARKERS = ("<|meta|>", "<|/meta|>")
+
+
+@pytest.fixture(scope="module")
+def rows(shared_data):
+    return web_rows(shared_data) + page_rows(shared_data) + code_rows()
+
+
+@pytest.fixture(scope="module")
+def tokenizer_json(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tok") / "cl100k.json"
+    hf_tokenizer_from_bpe(packaged_bpe("default")).save(str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("name", ["default", "qwen"])
+def test_converted_tokenizer_json_gives_tiktoken_ids_on_real_pages(rows, name, tmp_path):
+    texts = [r["text"] for r in rows]
+    reference = load_tokenizer(name).encoding  # tiktoken, the reference implementation
+    path = tmp_path / f"{name}.json"
+    hf_tokenizer_from_bpe(packaged_bpe(name)).save(str(path))
+    converted = load_tokenizer(str(path))
+    assert isinstance(converted, HFAdapter)
+    assert converted.encode_batch(texts) == reference.encode_ordinary_batch(texts)
+    assert converted.special_id(ENDOFTEXT) == reference.eot_token
+
+
+def _policy(**kw) -> HeaderPolicy:
+    return HeaderPolicy(**kw)
+
+
+@pytest.mark.parametrize("setting", ["default", "json"])
+def test_loss_bearing_ids_decode_to_the_payload_in_every_language_and_code(rows, setting, tokenizer_json):
+    tokenizer = load_tokenizer(tokenizer_json if setting == "json" else "default", MARKERS)
+    table = pa.Table.from_pylist(rows)
+    assert {"en", "de", "fr", "zh", "pl", "python"} <= set(table.column("language").to_pylist())
+    policy = _policy()
+    headers = build_headers(table, policy, seed=1, sample_keys=table.column("id").to_pylist())
+    texts = table.column("text").to_pylist()
+    enc = encode_documents(tokenizer, texts, None, headers, policy, mask_meta=True, append_eos=True)
+    ends = np.cumsum(enc.lengths)
+    eos = tokenizer.special_id(ENDOFTEXT)
+    for i, text in enumerate(texts):
+        ids = enc.ids[ends[i] - enc.lengths[i]:ends[i]]
+        mask = enc.mask[ends[i] - enc.lengths[i]:ends[i]]
+        assert len(ids) == len(mask)
+        h = enc.header_lengths[i]
+        assert not mask[:h].any() and mask[h:].all()
+        assert tokenizer.decode(ids[:h]) == headers[i]
+        assert ids[-1] == eos
+        assert tokenizer.decode(ids[mask == 1][:-1]) == text
+    assert headers[0].startswith("<|meta|>type: Web | lang: EN | domain: ")
+    code = texts.index(next(r["text"] for r in rows if r["content_type"] == "Code"))
+    assert headers[code].startswith("<|meta|>type: Code | lang: PYTHON | source: files")
+    assert tokenizer.decode([tokenizer.special_id("<|meta|>")]) == "<|meta|>"
+
+
+def test_unmasked_phase_trains_on_the_header_and_page_specials_stay_plain(rows):
+    tokenizer = load_tokenizer("default", MARKERS)
+    text = rows[0]["text"] + " <|endoftext|> <|meta|> tail"
+    policy = _policy(dropout=())
+    enc = encode_documents(tokenizer, [text], None, ["<|meta|>type: Web<|/meta|>"], policy,
+                           mask_meta=False, append_eos=False)
+    assert enc.mask.all()
+    payload = enc.ids[enc.header_lengths[0]:]
+    assert tokenizer.special_id(ENDOFTEXT) not in payload.tolist()
+    assert tokenizer.special_id("<|meta|>") not in payload.tolist()
+    assert tokenizer.decode(payload) == text
+
+
+def test_no_loss_spans_mask_exactly_their_characters(rows):
+    tokenizer = load_tokenizer("default", MARKERS)
+    text = rows[0]["text"]
+    spans = [[10, 200], [150, 260], [len(text) - 40, len(text) + 99]]  # overlapping, past the end
+    enc = encode_documents(tokenizer, [text], [spans], [""], _policy(enabled=False),
+                           mask_meta=True, append_eos=False)
+    kept = text[:10] + text[260:len(text) - 40]
+    masked = text[10:260] + text[len(text) - 40:]
+    assert tokenizer.decode(enc.ids[enc.mask == 1]) == kept
+    assert tokenizer.decode(enc.ids[enc.mask == 0]) == masked
+    assert tokenizer.decode(enc.ids) == text
+
+
+def test_header_dropout_is_seeded_per_sample(rows):
+    table = pa.Table.from_pylist(rows * 20)
+    keys = [f"{i}:{n}" for n, i in enumerate(table.column("id").to_pylist())]
+    policy = _policy(dropout=(("domain", 0.5), ("source", 1.0)))
+    first = build_headers(table, policy, 7, keys)
+    assert first == build_headers(table, policy, 7, keys)
+    assert first != build_headers(table, policy, 8, keys)
+    with_domain = sum("domain: " in h for h in first) / len(first)
+    assert 0.3 < with_domain < 0.7
+    assert not any("source: " in h for h in first)
+    assert all("type: " in h for h in first)
+
+
+def test_packing_cuts_at_seq_len_and_records_every_document_piece(rows):
+    tokenizer = load_tokenizer("default", MARKERS)
+    texts = [r["text"] for r in rows]
+    enc = encode_documents(tokenizer, texts, None, [""] * len(texts), _policy(enabled=False),
+                           mask_meta=True, append_eos=True)
+    seq_len = 1024
+    layout = pack(enc, seq_len)
+    row_lengths = np.diff(layout["row_offsets"])
+    assert (row_lengths[:-1] == seq_len).all() and 0 < row_lengths[-1] <= seq_len
+    assert row_lengths.sum() == enc.lengths.sum()
+    per_doc = np.bincount(layout["piece_doc"], weights=layout["piece_tokens"], minlength=len(texts))
+    assert (per_doc == enc.lengths).all()
+    # each piece's recorded start points at that document's tokens inside its row
+    starts = np.concatenate([[0], np.cumsum(enc.lengths)[:-1]])
+    for doc, row, start in zip(layout["piece_doc"], layout["piece_row"], layout["piece_start"], strict=True):
+        flat = row * seq_len + start
+        assert starts[doc] <= flat < starts[doc] + enc.lengths[doc]
+
+
+def test_mixture_weights_give_expected_copies_and_a_seeded_shuffle():
+    ids = [f"doc-{i}" for i in range(4000)]
+    copies = copies_from_weights(np.full(4000, 1.5), ids, seed=3)
+    assert set(copies.tolist()) == {1, 2} and 0.45 < (copies == 2).mean() < 0.55
+    meta = pa.table({"id": ids, "file": [0] * 4000, "row": list(range(4000)),
+                     "source": ["web"] * 2000 + ["github"] * 2000, "est_tokens": [100] * 4000})
+    mixture = {"profile": "default", "source": {"github": 2.0, "web": 0.0}}
+    plan = make_plan(meta, mixture, seed=3, shard_tokens=10_000)
+    assert plan.equals(make_plan(meta, mixture, seed=3, shard_tokens=10_000))
+    assert not plan.equals(make_plan(meta, mixture, seed=4, shard_tokens=10_000))
+    dropped = plan.filter(pa.compute.is_valid(plan.column("drop")))
+    assert dropped.num_rows == 2000 and set(dropped.column("drop").to_pylist()) == {"mixture"}
+    live = plan.filter(pa.compute.is_null(plan.column("drop")))
+    assert live.num_rows == 4000 and set(live.column("copy").to_pylist()) == {0, 1}
+    assert live.column("row").to_pylist() != sorted(live.column("row").to_pylist())  # shuffled
+    shard_sizes = np.bincount(live.column("shard").to_numpy())
+    assert (shard_sizes[:-1] == 100).all()

@@ -1,0 +1,179 @@
+"""Stage 8 end to end on Spark: shards, index, readers, determinism, rejects, packing, resume."""
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from filters.tokenize.tokenizer import ENDOFTEXT, load_tokenizer
+from pipeline.config import load_config
+from pipeline.reader import TokenReader
+from pipeline.runner import run_stage
+from tests.tokenize.corpus import code_rows, page_rows, web_rows, write_table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def inputs(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    web = web_rows(shared_data)
+    humaneval = json.loads(gzip.open(shared_data / "benchmarks/humaneval/HumanEval.jsonl.gz").readline())
+    tainted = dict(web[5], id="tainted", text=web[5]["text"] + "\n" + humaneval["prompt"])
+    write_table(web[:5] + [tainted] + web[6:], folder / "web.parquet")
+    write_table(page_rows(shared_data) + code_rows(), folder / "mixed.parquet")
+    return str(folder / "*.parquet")
+
+
+def _config(inputs, *extra):
+    return load_config(None, [f"tokenize.inputs=[{inputs}]", "tokenize.shard_tokens=15000",
+                              "run.progress=false", *extra])
+
+
+@pytest.fixture(scope="module")
+def run(inputs, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    manifest = run_stage(8, str(run_dir), _config(inputs, "tokenize.mixture.content_type={Code: 2.0}"))
+    return run_dir / "stage-8", manifest
+
+
+def _rows(stage_dir):
+    return pq.read_table(sorted(stage_dir.glob("part-*.parquet")))
+
+
+def test_shards_index_and_rejects_follow_the_contract(run):
+    stage_dir, manifest = run
+    index = json.loads((stage_dir / "_index.json").read_text())
+    assert len(index["shards"]) == len(manifest["files"]) > 1
+    table = _rows(stage_dir)
+    assert [s["rows"] for s in index["shards"]] == [f["rows"] for f in manifest["files"]]
+    assert index["total_tokens"] == sum(table.column("n_tokens").to_pylist())
+    for key in ("source", "tier", "language", "content_type"):
+        assert sum(index["tokens_by"][key].values()) == index["total_tokens"]
+    assert table.schema.field("input_ids").type.value_type.bit_width == 32
+    lengths = [len(x) for x in table.column("input_ids").to_pylist()]
+    assert lengths == [len(x) for x in table.column("loss_mask").to_pylist()]
+    assert lengths == table.column("n_tokens").to_pylist()
+    assert "text" not in table.column_names
+    # code was weighted 2.0: every code document appears twice, as copies 0 and 1
+    code = table.filter(pc.equal(table.column("content_type"), "Code"))
+    assert sorted(code.column("copy").to_pylist()) == [0, 0, 0, 1, 1, 1]
+    assert manifest["dropped"] == {"tokenize:contaminated": 1}
+    rejects = pq.read_table(stage_dir / "_rejects").to_pylist()
+    assert rejects[0]["id"] == "tainted" and rejects[0]["decontam_evidence"].startswith("HumanEval:")
+    assert "tainted" not in table.column("id").to_pylist()
+
+
+def test_rows_decode_back_to_their_input_text(run, inputs):
+    stage_dir, _ = run
+    texts = {}
+    for path in sorted(Path(inputs).parent.glob("*.parquet")):
+        texts.update(zip(*pq.read_table(path, columns=["id", "text"]).to_pydict().values(), strict=True))
+    tokenizer = load_tokenizer("default", ("<|meta|>", "<|/meta|>"))
+    for row in _rows(stage_dir).to_pylist():
+        ids, mask = np.array(row["input_ids"]), np.array(row["loss_mask"])
+        assert tokenizer.decode(ids[:row["n_header_tokens"]]) == row["meta"]
+        assert not mask[:row["n_header_tokens"]].any()
+        assert tokenizer.decode(ids[mask == 1]) == texts[row["id"]] + ENDOFTEXT
+
+
+def test_shards_are_plain_parquet_for_every_reader(run):
+    stage_dir, _ = run
+    import datasets
+    import duckdb
+    import pandas
+    import polars
+
+    path = str(sorted(stage_dir.glob("part-*.parquet"))[0])
+    expected = pq.read_table(path).select(["id", "input_ids", "loss_mask"]).to_pylist()
+    frame = pandas.read_parquet(path)
+    assert [list(x) for x in frame["input_ids"]] == [r["input_ids"] for r in expected]
+    pl = polars.read_parquet(path)
+    assert pl["loss_mask"].to_list() == [r["loss_mask"] for r in expected]
+    rows = duckdb.sql(f"SELECT id, input_ids, loss_mask FROM read_parquet('{path}')").fetchall()
+    assert [list(r[1]) for r in rows] == [r["input_ids"] for r in expected]
+    ds = datasets.load_dataset("parquet", data_files=path, split="train",
+                               cache_dir=str(stage_dir.parent / "hf-cache"))
+    assert ds["input_ids"] == [r["input_ids"] for r in expected]
+
+
+def test_reader_resumes_exactly_and_feeds_torch(run):
+    stage_dir, _ = run
+    full = list(TokenReader(str(stage_dir), batch_size=3))
+    reader = TokenReader(str(stage_dir), batch_size=3)
+    iterator = iter(reader)
+    head = [next(iterator) for _ in range(4)]
+    resumed = list(TokenReader(str(stage_dir), batch_size=3, start=reader.state()))
+    assert len(head) + len(resumed) == len(full)
+    for (a_ids, a_mask), (b_ids, b_mask) in zip(head + resumed, full, strict=True):
+        assert (a_ids == b_ids).all() and (a_mask == b_mask).all()
+    import torch
+
+    from pipeline.reader import TokenDataset
+
+    loader = torch.utils.data.DataLoader(TokenDataset(str(stage_dir), batch_size=2), batch_size=None)
+    batches = list(loader)
+    assert sum(int(m.sum()) for _, m in batches) == sum(int(m.sum()) for _, m in full)
+    assert batches[0][0].dtype == torch.int32
+
+
+def test_same_input_and_seed_give_identical_shards(run, inputs, tmp_path):
+    _, manifest = run
+    again = run_stage(8, str(tmp_path / "again"), _config(inputs, "tokenize.mixture.content_type={Code: 2.0}"))
+    assert [f["sha256"] for f in again["files"]] == [f["sha256"] for f in manifest["files"]]
+    other = run_stage(8, str(tmp_path / "seed"), _config(inputs, "seed=99", "tokenize.mixture.content_type={Code: 2.0}"))
+    assert [f["sha256"] for f in other["files"]] != [f["sha256"] for f in manifest["files"]]
+
+
+def test_packed_rows_hold_seq_len_tokens_with_document_boundaries(inputs, tmp_path):
+    manifest = run_stage(8, str(tmp_path / "packed"), _config(inputs, "tokenize.pack=true",
+                                                              "tokenize.seq_len=2048"))
+    table = _rows(tmp_path / "packed" / "stage-8")
+    index = json.loads((tmp_path / "packed" / "stage-8" / "_index.json").read_text())
+    lengths = table.column("n_tokens").to_pylist()
+    assert max(lengths) == 2048 and sum(length == 2048 for length in lengths) >= len(lengths) - len(index["shards"])
+    for row in table.to_pylist():
+        assert len(row["input_ids"]) == len(row["loss_mask"]) == row["n_tokens"]
+        assert sum(row["doc_n_tokens"]) == row["n_tokens"]
+        assert row["doc_starts"][0] == 0 and row["doc_starts"] == sorted(row["doc_starts"])
+    assert index["total_tokens"] == sum(lengths)
+    assert manifest["dropped"] == {"tokenize:contaminated": 1}
+
+
+DRIVER = """
+import json, sys
+from pipeline.config import load_config
+from pipeline.runner import run_stage
+run_stage(8, sys.argv[1], load_config(None, json.loads(sys.argv[2])))
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_stage_then_resume_gives_identical_shards(inputs, tmp_path):
+    sets = [f"tokenize.inputs=[{inputs}]", "tokenize.shard_tokens=4000", "run.progress=false",
+            "tokenize.mixture.source={cc-text: 6.0}"]
+    reference = run_stage(8, str(tmp_path / "reference"), load_config(None, sets))
+    assert len(reference["files"]) > 20
+    run_dir = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PIPELINE_LOG="quiet")
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(run_dir), json.dumps(sets)],
+                            cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 150
+    while not list((run_dir / "stage-8" / "_parts").glob("*.json")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the stage made no progress"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "stage-8" / "_manifest.json").exists()
+    resumed = run_stage(8, str(run_dir), load_config(None, sets))
+    assert [f["sha256"] for f in resumed["files"]] == [f["sha256"] for f in reference["files"]]
+    assert resumed["dropped"] == reference["dropped"]
