@@ -11,11 +11,13 @@ from typing import Any
 from pipeline.errors import ConfigError
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+SPARK_CONF_DIR = Path(__file__).with_name("spark_conf")  # log4j2.properties: Spark logs errors only
 
 
 def _export_python_env() -> None:
     """Workers must run this venv's python and find the project's packages."""
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ.setdefault("SPARK_CONF_DIR", str(SPARK_CONF_DIR))
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if PROJECT_ROOT not in paths:
