@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_markdown:
         update_markdown(statuses)
         print(f"\nBENCHMARKS.md updated ({BENCHMARKS_MD})")
-    return 0 if results or not present else 1
+    return 1 if any(s.startswith("failed") for s in statuses.values()) else 0
 
 
 if __name__ == "__main__":

@@ -378,7 +378,7 @@ def _versions_for(job: Job) -> dict[str, Any]:
         return job.versions
     python = Path(job.python)
     if python.resolve() == OURS_PYTHON.resolve():
-        return {"ours": git_commit()}
+        return {"ours": git_commit(), **_our_packages()}
     venv = python.parent.parent
     if venv.parent.resolve() == (BENCH_DIR / ".venvs").resolve():
         return peer_versions(venv.name)
@@ -534,6 +534,22 @@ def git_commit() -> str:
         return sha or "unknown"
     except OSError:
         return "unknown"
+
+
+OUR_PACKAGES = ("pyarrow", "pyspark", "numpy", "trafilatura", "selectolax", "tiktoken", "tokenizers",
+                "rensa", "fasttext-numpy2", "sentence-transformers", "torch")
+
+
+def _our_packages() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in OUR_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
 
 
 _MACHINE: dict[str, Any] = {}

@@ -38,11 +38,14 @@ PEERS: dict[str, list[list[str]]] = {
     "fasttext": [["fasttext-numpy2==0.10.4"]],
 }
 
+# Every peer venv also gets psutil, so `timed` counts the CPU of live worker processes the same
+# way on every side (ours has it too).
+COMMON = ["psutil==7.2.2"]
 STAMP = ".bench-installed"
 
 
 def _spec_key(name: str) -> str:
-    return hashlib.sha256(json.dumps(PEERS[name]).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([PEERS[name], COMMON]).encode()).hexdigest()[:16]
 
 
 def peer_dir(name: str) -> Path:
@@ -77,7 +80,7 @@ def _build(name: str, venv: Path, log) -> None:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         # the harness venv may itself be a venv; make sure the new one is created by a base python
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    for step in PEERS[name]:
+    for step in [*PEERS[name], COMMON]:
         result = subprocess.run(pip + step, capture_output=True, text=True)
         if result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
