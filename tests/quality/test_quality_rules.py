@@ -1,0 +1,85 @@
+"""Rule scorers and model scorers on real text from ../shared/data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from filters.quality import corpus, models, rules
+from filters.quality.textbatch import TextBatch
+
+
+@pytest.fixture(scope="module")
+def ccnet(shared_data):
+    return corpus.ccnet_docs(shared_data / "cc-text" / "dolma-ccnet")
+
+
+def test_real_ccnet_head_prose_passes_more_rules_than_its_repetition(ccnet):
+    texts = [d["text"] for d in ccnet]
+    base = rules.gopher_repetition(TextBatch(texts))
+    # the same real documents with their first paragraph pasted five times over
+    spammed = [t + ("\n\n" + t.split("\n")[0]) * 5 for t in texts]
+    spam = rules.gopher_repetition(TextBatch(spammed))
+    assert spam.passed.sum() < base.passed.sum()
+    assert (spam.score < base.score).mean() > 0.9
+
+
+def test_c4_document_killers_on_real_text(ccnet):
+    text = max((d["text"] for d in ccnet), key=len)
+    batch = TextBatch([text, text + "\nLorem ipsum dolor sit amet, it says here.",
+                       text + "\nThe function body is { return x; } as shown."])
+    result = rules.c4(batch)
+    assert result.reasons[1] == "lorem_ipsum"
+    assert result.reasons[2] == "curly_bracket"
+    assert result.score[0] > result.score[1]
+
+
+def test_gopher_quality_measures_follow_the_text(ccnet):
+    prose = [d["text"] for d in ccnet if len(d["text"]) > 2000][:5]
+    symbols = ["# " * len(p.split()) + p for p in prose]
+    a, b = rules.gopher_quality(TextBatch(prose)), rules.gopher_quality(TextBatch(symbols))
+    assert all(r is not None for r in b.reasons)
+    assert "gopher_too_many_hashes" in b.reasons
+    assert (a.score > b.score).all()
+    assert (a.stats["stop_words"] >= 2).all()
+
+
+def test_batch_result_equals_one_doc_at_a_time(ccnet):
+    texts = [d["text"] for d in ccnet]
+    together = rules.gopher_repetition(TextBatch(texts))
+    alone = [rules.gopher_repetition(TextBatch([t])) for t in texts]
+    np.testing.assert_allclose(together.score, [r.score[0] for r in alone])
+    assert together.reasons == [r.reasons[0] for r in alone]
+
+
+def test_perplexity_ranks_ccnet_head_above_boilerplate_and_with_ccnet(ccnet, shared_data):
+    """CCNet head docs (real, kept by CCNet's own LM) read as more fluent than page boilerplate."""
+    boiler = [p.text for p in corpus.web_pages(shared_data / "trafilatura" / "tests", split="heldout",
+                                               limit=25) if p.label == "boilerplate"]
+    head = models.perplexity_scores([d["text"] for d in ccnet], str(models.DEFAULT_LM))
+    low = models.perplexity_scores(boiler, str(models.DEFAULT_LM))
+    from filters.quality.train import auc
+
+    assert auc(head, low) > 0.8
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(head, [-d["perplexity"] for d in ccnet]).statistic
+    print(f"spearman(our -log ppl, CCNet -ppl) on {len(ccnet)} head docs: {rho:.3f}")
+    assert np.isfinite(rho)
+
+
+def test_fasttext_model_loads_any_path_and_separates_heldout(shared_data, tmp_path):
+    heldout = list(corpus.web_pages(shared_data / "trafilatura" / "tests", split="heldout", limit=25))
+    refs = list(corpus.python_doc_pages(split="heldout", limit=8))
+    boiler = [p.text for p in heldout if p.label == "boilerplate"]
+    good = models.fasttext_scores([r.text for r in refs], str(models.DEFAULT_FASTTEXT))
+    bad = models.fasttext_scores(boiler, str(models.DEFAULT_FASTTEXT))
+    assert good.mean() > bad.mean()
+    # a user's own model from `train fasttext-quality`
+    from filters.quality import train
+
+    out = tmp_path / "mine.bin"
+    train.train_fasttext([r.text for r in refs], boiler, out, dim=8, epoch=5)
+    mine = models.fasttext_scores([r.text for r in refs] + boiler, str(out))
+    assert mine.shape == (len(refs) + len(boiler),)
+    assert ((0 <= mine) & (mine <= 1)).all()
