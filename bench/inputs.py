@@ -31,7 +31,8 @@ from pathlib import Path
 from bench.peers import BENCH_DIR
 
 REPO = BENCH_DIR.parent
-CACHE = BENCH_DIR / ".cache" / "inputs"
+CACHE = BENCH_DIR / ".cache" / "inputs"  # generated corpora
+POOLS = BENCH_DIR / ".cache" / "pools"  # paragraph pools extracted from the sources
 SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED", REPO.parent / "shared")) / "data"
 PYDOC = Path("/usr/share/doc/python3.11/html")
 SITE_PACKAGES = REPO / ".venv" / "lib" / "python3.11" / "site-packages"
@@ -145,7 +146,7 @@ def paragraphs(kind: str) -> list[str]:
         with gzip.open(tmp, "wt") as f:
             json.dump(_POOLS[kind](), f)
 
-    with gzip.open(_cached(CACHE / f"pool-{kind}.json.gz", build), "rt") as f:
+    with gzip.open(_cached(POOLS / f"{kind}.json.gz", build), "rt") as f:
         return json.load(f)
 
 
