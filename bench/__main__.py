@@ -68,7 +68,10 @@ def rows(result: dict) -> list[list[str]]:
             ratio_text = "—" if key == "ours" else (f"{ratio:.2f}" if ratio else "—")
         metrics = ", ".join(f"{k}={_fmt_metric(v)}" for k, v in (side.get("metrics") or {}).items())
         status = "" if side["ok"] else f"FAILED: {side['error'][:80]}"
-        below = "" if i else {True: "**yes**", False: "no", None: ""}[result.get("below_goal")]
+        if side["ok"] and not side.get("items"):
+            status = "no item count reported; " + metrics
+        below = "" if i or not goal_text else {True: "**yes**", False: "no", None: "n/a"}[
+            result.get("below_goal")]
         out.append([
             result["name"] if i == 0 else "", key, _num(side.get("per_core")),
             _num(side.get("per_wall_s")), _num(side.get("median_cpu_s"), 2),

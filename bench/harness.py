@@ -462,6 +462,9 @@ def compare(name: str, ours: Job | Callable | str, peers: dict[str, Job | Callab
             elif rep >= 0:
                 runs[key].append(m)
     sides = {k: _summarise(jobs[k], runs[k], items) for k in jobs}
+    for key, side in sides.items():
+        if side.ok and not side.items:
+            print(f"[bench] {name} {key}: no item count (pass items= or set probe.items)", file=log)
     ours_pc = sides["ours"].per_core
     ratios = {k: (ours_pc / s.per_core if ours_pc and s.per_core else None)
               for k, s in sides.items() if k != "ours"}
