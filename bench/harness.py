@@ -167,7 +167,8 @@ class Measurement:
 
 @dataclass
 class Job:
-    """A command for one side: `target` is a script Path or a string of Python code."""
+    """A command for one side: `target` is a script Path or a string of Python code.
+    Ours runs from the repo root; a peer from an empty folder (use absolute paths in args)."""
 
     python: Path | str
     target: Path | str
@@ -201,9 +202,15 @@ def call(fn: Callable | str, *args) -> Job:
     return Job(OURS_PYTHON, code)
 
 
+def _is_ours(python: Path | str) -> bool:
+    """Whether `python` is our venv's. Paths are compared unresolved: every venv's python is a
+    symlink to the same base interpreter, so resolving would make each peer look like ours."""
+    return Path(os.path.abspath(python)) == Path(os.path.abspath(OURS_PYTHON))
+
+
 def _pythonpath_for(python: Path | str) -> str:
     """Ours sees the repo; a peer venv sees only the `bench` package (nothing of ours shadows it)."""
-    if Path(python).resolve() == OURS_PYTHON.resolve() or str(python) == sys.executable:
+    if _is_ours(python):
         return str(REPO)
     shim = BENCH_DIR / ".cache" / "pypath"
     link = shim / "bench"
@@ -229,8 +236,10 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
                     "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
         with open(out_file, "w") as out, open(err_file, "w") as err:
             start = time.perf_counter()
-            proc = subprocess.Popen(job.argv(), env=full_env, stdout=out, stderr=err,
-                                    cwd=cwd or REPO)
+            # A peer starts in an empty folder: `-c` code puts the cwd on sys.path, and the repo's
+            # packages must not be importable from a peer's venv.
+            cwd = cwd or (REPO if _is_ours(python) else tmp)
+            proc = subprocess.Popen(job.argv(), env=full_env, stdout=out, stderr=err, cwd=cwd)
             peak_tree, status, usage = 0, None, None
             ps = psutil.Process(proc.pid)
             while True:
@@ -376,13 +385,12 @@ def _as_job(side: Job | Callable | str) -> Job:
 def _versions_for(job: Job) -> dict[str, Any]:
     if job.versions is not None:
         return job.versions
-    python = Path(job.python)
-    if python.resolve() == OURS_PYTHON.resolve():
+    if _is_ours(job.python):
         return {"ours": git_commit(), **_our_packages()}
-    venv = python.parent.parent
-    if venv.parent.resolve() == (BENCH_DIR / ".venvs").resolve():
+    venv = Path(os.path.abspath(job.python)).parent.parent
+    if venv.parent == BENCH_DIR / ".venvs":
         return peer_versions(venv.name)
-    return {}
+    return {"python": str(job.python)}
 
 
 def _summarise(job: Job, runs: list[Measurement], default_items: int | None) -> Side:

@@ -158,3 +158,20 @@ def test_generated_documents_are_real_text_deterministic_with_planted_copies(
     assert all(p in pool for r in originals for p in r["text"].split("\n\n"))
     corpus = inputs.documents(300, kind="prose", doc_bytes=1024, near_dups=0.2, seed=7)
     assert json.loads(corpus.jsonl.read_text().splitlines()[0])["id"] == tables[0][0]["id"]
+
+
+@pytest.mark.slow
+def test_a_peer_venv_sees_the_bench_package_but_none_of_our_code(tmp_path, results_dir):
+    import subprocess
+
+    venv = tmp_path / "peer-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    code = ("import importlib.util as u, sys\n"
+            "from bench.harness import timed\n"
+            "with timed(items=1) as p:\n"
+            "    p.metrics['sees_pipeline'] = u.find_spec('pipeline') is not None\n")
+    result = compare("selftest.isolation", Job(venv / "bin" / "python", code), {}, reps=1)
+    side = result.sides["ours"]
+    assert side.ok, side.error
+    assert side.metrics["sees_pipeline"] is False
+    assert "ours" not in side.versions  # a venv python is not taken for ours (symlinks alike)
