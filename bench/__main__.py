@@ -33,13 +33,18 @@ def run_stage(stage: str, quick: bool) -> tuple[list[Result], str]:
         return [], f"skipped: cannot import ({exc})"
     harness.CONTEXT.update(stage=stage, quick=quick)
     try:
-        results = module.run(quick) or []
+        results = list(module.run(quick) or [])
+        if hasattr(module, "scale"):  # optional: the stage at 1x, 4x, 16x input (1x, 4x quick)
+            results.append(harness.scaling(
+                f"{stage}.scaling", lambda f: module.scale(f, quick),
+                factors=(1, 4) if quick else (1, 4, 16), unit=getattr(module, "SCALE_UNIT", "docs"),
+                input_desc=getattr(module, "SCALE_INPUT", "")))
     except Exception:
         traceback.print_exc()
         return [], "failed: " + traceback.format_exc().strip().splitlines()[-1]
     finally:
         harness.CONTEXT.update(stage=None, quick=False)
-    return list(results), f"ok ({len(results)} result(s))"
+    return results, f"ok ({len(results)} result(s))"
 
 
 # ---------------------------------------------------------------- table

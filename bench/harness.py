@@ -33,7 +33,15 @@ restricts the measurement to the work itself (no imports, no model loading) and 
 
 Without `timed`, the whole process is measured. Functions given to `call()` are timed around the
 call (imports excluded); they may return an item count or a dict of metrics (with "items").
-Peak RSS is always the whole process tree's peak. `scaling()` runs one job at 1x, 4x, 16x input.
+Peak RSS is always the whole process tree's peak. `scaling()` runs one job at 1x, 4x, 16x input;
+a stage module that defines `scale(factor, quick) -> (job, items)` (and optionally SCALE_UNIT,
+SCALE_INPUT) gets its scaling run from `python -m bench` as "<stage>.scaling":
+
+    def scale(factor: int, quick: bool):
+        corpus = documents((2_000 if quick else 10_000) * factor)
+        return call("dedup.bench:whole_stage", str(corpus.parquet)), corpus.docs
+
+Quick mode (`--quick`) should keep a stage's benchmarks to about a minute: small inputs, 1-2 reps.
 """
 
 from __future__ import annotations
