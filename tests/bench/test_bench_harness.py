@@ -175,3 +175,27 @@ def test_a_peer_venv_sees_the_bench_package_but_none_of_our_code(tmp_path, resul
     assert side.ok, side.error
     assert side.metrics["sees_pipeline"] is False
     assert "ours" not in side.versions  # a venv python is not taken for ours (symlinks alike)
+
+
+@pytest.mark.slow
+def test_stage_module_runs_with_its_scaling_and_reproducing_command(monkeypatch, results_dir):
+    import types
+
+    module = types.ModuleType("bench.bench_selftest")
+    module.run = lambda quick: [compare("selftest.stage", Job(sys.executable, "pass"), {},
+                                       items=5, reps=1)]
+    module.scale = lambda factor, quick: (Job(sys.executable, f"bytearray({factor} * 2**22)"),
+                                          100 * factor)
+    monkeypatch.setitem(sys.modules, "bench.bench_selftest", module)
+    results, status = bench_main.run_stage("selftest", quick=True)
+    assert status.startswith("ok (2 result")
+    run, scaled = results
+    assert run.command == ".venv/bin/python -m bench --quick --only selftest" and run.quick
+    assert [p["factor"] for p in scaled.scaling] == [1, 4]
+    assert (results_dir / "quick" / "selftest.scaling.json").exists()
+
+    broken = types.ModuleType("bench.bench_broken")
+    broken.run = lambda quick: 1 / 0
+    monkeypatch.setitem(sys.modules, "bench.bench_broken", broken)
+    assert bench_main.run_stage("broken", quick=True) == ([], "failed: ZeroDivisionError: "
+                                                              "division by zero")
