@@ -118,6 +118,36 @@ def table(results: list[dict], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def summary(results: list[dict], markdown: bool) -> str:
+    """One line per benchmark: ours per core, each peer's ratio, goals and whether below goal."""
+    header = ["benchmark", "ours per core", "ours ÷ peer (per core)", "goal", "below goal",
+              "reproduce"]
+    body = []
+    for r in results:
+        first = next(iter(r["sides"].values()), {})
+        ours = r["sides"].get("ours", first)
+        speed = (f"{_num(ours.get('per_core'))} {r['unit']}/s" if ours.get("ok")
+                 else f"FAILED: {ours.get('error', '')[:60]}")
+        if r.get("scaling"):
+            ratio = "cost/item " + ", ".join(
+                f"{p['factor']}x: ×{p['growth']:.2f}" for p in r["scaling"] if p["growth"])
+        else:
+            ratio = ", ".join(f"{k} {v:.2f}" if v else f"{k} —" for k, v in r["ratios"].items())
+        goals = "; ".join(g["goal"] + (f" (is {_fmt_metric(g['value'])})" if g.get("metric")
+                                       and g["value"] is not None else "")
+                          for g in r.get("goals") or [])
+        below = {True: "**yes**" if markdown else "YES", False: "no", None: "n/a"}[r["below_goal"]]
+        body.append([r["name"], speed, ratio or "—", goals or "—", below if goals else "—",
+                     f"`{r['command']}`" if markdown else r["command"]])
+    if markdown:
+        return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                         + ["| " + " | ".join(c.replace("|", "/") for c in row) + " |"
+                            for row in body])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
+    fmt = "  ".join(f"{{:{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), *(fmt.format(*row) for row in body)])
+
+
 def load_results(folder: Path) -> list[dict]:
     out = []
     for path in sorted(folder.glob("*.json")):
@@ -139,9 +169,16 @@ def update_markdown(statuses: dict[str, str]) -> None:
              f"{machine.get('mem_gib')} GiB, Python {machine.get('python')}._", ""]
     parts += ["Stage status in the last run: "
               + "; ".join(f"**{s}** {st}" for s, st in statuses.items()), ""]
-    parts += ["### Full runs (`make bench`)", "", table(full, True) if full else "_none yet_", ""]
-    parts += ["### Quick runs (`make bench QUICK=1`: small inputs, indicative only)", "",
-              table(quick, True) if quick else "_none yet_", "", END]
+    for title, results in (("Full runs (`make bench`)", full),
+                           ("Quick runs (`make bench QUICK=1`: small inputs, indicative only)",
+                            quick)):
+        parts += [f"### {title}", ""]
+        if not results:
+            parts += ["_none yet_", ""]
+            continue
+        parts += [summary(results, True), "", "<details><summary>every side</summary>", "",
+                  table(results, True), "</details>", ""]
+    parts.append(END)
     generated = "\n".join(parts)
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     if START in text and END in text:
@@ -182,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         results += stage_results
     print()
     print(table([r.to_json() for r in results], markdown=False) or "no results")
+    if results:
+        print(summary([r.to_json() for r in results], markdown=False), "\n")
     for stage, status in statuses.items():
         print(f"{stage:10s} {status}")
     if not args.no_markdown:

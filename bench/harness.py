@@ -446,7 +446,8 @@ def _check(goal: Goal, sides: dict[str, Side], ratios: dict, unit: str) -> dict:
     met = None
     if isinstance(value, int | float) and isinstance(reference, int | float):
         met = value >= reference if goal.higher_is_better else value <= reference
-    return {"goal": goal.describe(unit), "value": value, "reference": reference, "met": met}
+    return {"goal": goal.describe(unit), "metric": goal.metric, "value": value,
+            "reference": reference, "met": met}
 
 
 def compare(name: str, ours: Job | Callable | str, peers: dict[str, Job | Callable | str], *,
