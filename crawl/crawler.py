@@ -26,7 +26,7 @@ from crawl.robots import RobotsPolicy, policy_from_response, product_token
 from crawl.selection.budget import UNKNOWN, Budget
 from crawl.selection.classifier import make_classifier
 from crawl.selection.low_utility import assess
-from crawl.urls import host_of, normalize_url, origin
+from crawl.urls import fast_host, fast_origin, host_of, normalize_link, normalize_url, origin
 from crawl.warc import WarcWriter, scan_tail
 from pipeline.ids import doc_id
 from pipeline.log import log
@@ -305,7 +305,7 @@ class Crawler:
 
     # -- results ------------------------------------------------------------------------------
     def _in_scope(self, url: str) -> bool:
-        return bool(self.s["follow_external"]) or host_of(url) in self.scope
+        return bool(self.s["follow_external"]) or fast_host(url) in self.scope
 
     def _handle(self, h: Host, q: Queued, resp: Response) -> None:
         row = self._row(q.url, q.kind, q.depth, status=resp.status, nbytes=len(resp.body),
@@ -381,13 +381,18 @@ class Crawler:
                     - (float(p["low_utility_penalty"]) if lu.flag else 0.0))
         base = q.url
         out = []
+        seen: set[str] = set()
         for href in info.links:
             if href.startswith("\0base:"):
                 base = normalize_url(href[6:], base=q.url) or q.url
                 continue
-            url = normalize_url(href, base=base)
-            if url and self._in_scope(url):
-                out.append(Entry(url, origin(url), q.depth + 1, priority, "page", 0, q.id))
+            href = href.split("#", 1)[0].strip()
+            if not href or href in seen:
+                continue  # same-page anchors and repeats
+            seen.add(href)
+            url = normalize_link(href, base)
+            if url and url != q.url and self._in_scope(url):
+                out.append(Entry(url, fast_origin(url), q.depth + 1, priority, "page", 0, q.id))
         row["links_found"] = len(out)
         return out
 

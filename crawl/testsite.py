@@ -153,3 +153,30 @@ def serve_folder(root: Path, host: str = "127.0.0.1", port: int = 0, robots_txt:
         routes["/robots.txt"] = Route(robots_txt, content_type="text/plain; charset=utf-8")
     with serve_site(routes, Path(root), host, port, index) as site:
         yield site
+
+
+def main() -> None:
+    """`python -m crawl.testsite FOLDER [--host H] [--port P] [--robots FILE]`: serve until killed.
+
+    Prints the base URL on its first line of stdout (for scripts and benchmarks).
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--robots", type=Path, help="a robots.txt file to serve at /robots.txt")
+    args = parser.parse_args()
+    robots = args.robots.read_text() if args.robots else None
+    with serve_folder(args.folder, args.host, args.port, robots) as site:
+        print(site.base_url, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -56,6 +57,43 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     path = _upper_escapes(quote(path, safe=_SAFE_PATH))
     query = _upper_escapes(quote(parts.query, safe=_SAFE_QUERY + "/")) if parts.query else ""
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def normalize_link(href: str, base: str) -> str | None:
+    """normalize_url for links found on pages, cached on the part of the base the href depends on:
+    pages of one folder share their relative links, pages of a site their absolute paths."""
+    if href.startswith(("http://", "https://", "HTTP://", "HTTPS://")):
+        key = ""
+    elif href.startswith("//"):
+        key = base.partition("//")[0] + "//"
+    elif href.startswith("/"):
+        key = base[: base.find("/", base.find("//") + 2)] + "/" if base.count("/") >= 3 else base
+    elif href.startswith(("?", ";", "#")) or ":" in href.split("/", 1)[0] or base.count("/") < 3:
+        key = base  # query-only hrefs and other schemes: no sharing
+    else:
+        key = base.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+    return _normalize_cached(href, key or None)
+
+
+@lru_cache(maxsize=65536)
+def _normalize_cached(href: str, base: str | None) -> str | None:
+    return normalize_url(href, base)
+
+
+def fast_origin(url: str) -> str:
+    """origin() for a URL that normalize_url produced (no user info, lower-case host)."""
+    scheme, _, rest = url.partition("://")
+    netloc = rest.split("/", 1)[0]
+    if netloc.endswith("]") or ":" not in netloc:
+        return f"{scheme}://{netloc}:{DEFAULT_PORTS[scheme]}"
+    return f"{scheme}://{netloc}"
+
+
+def fast_host(url: str) -> str:
+    """host_of() for a URL that normalize_url produced."""
+    netloc = url.partition("://")[2].split("/", 1)[0]
+    host = netloc if netloc.endswith("]") else netloc.rsplit(":", 1)[0]
+    return host.strip("[]")
 
 
 def origin(url: str) -> str:

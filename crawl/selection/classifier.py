@@ -41,8 +41,9 @@ def features(texts: list[str]):
 @lru_cache(maxsize=1)
 def _head():
     data = np.load(HEAD_PATH)
-    return (data["topic_w"].astype(np.float32), data["topic_b"].astype(np.float32),
-            data["format_w"].astype(np.float32), data["format_b"].astype(np.float32))
+    # (features × classes), C-contiguous: sparse @ dense without a per-call copy
+    return (np.ascontiguousarray(data["topic_w"].astype(np.float32).T), data["topic_b"].astype(np.float32),
+            np.ascontiguousarray(data["format_w"].astype(np.float32).T), data["format_b"].astype(np.float32))
 
 
 def _softmax_top(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +61,8 @@ class HashedClassifier:
             return [], [], [], []
         tw, tb, fw, fb = _head()
         x = features(texts)
-        t_idx, t_conf = _softmax_top(np.asarray(x @ tw.T) + tb)
-        f_idx, f_conf = _softmax_top(np.asarray(x @ fw.T) + fb)
+        t_idx, t_conf = _softmax_top(np.asarray(x @ tw) + tb)
+        f_idx, f_conf = _softmax_top(np.asarray(x @ fw) + fb)
         return ([TOPIC_NAMES[i] for i in t_idx], [FORMAT_NAMES[i] for i in f_idx],
                 t_conf.tolist(), f_conf.tolist())
 

@@ -1,0 +1,147 @@
+"""Stage 1 benchmark: our crawler vs Scrapy 2.19 on Debian's python3-doc over loopback.
+
+Same site, same settings for both sides: robots.txt obeyed, no delay, 16 concurrent requests
+(ours keeps its rule of one request in flight per host, which only makes it slower), all ~530
+pages. Ours runs with the page classifier, the low-utility detector and WARC writing in the loop.
+The site is served by a separate process, so only the crawler's CPU is counted.
+Also measured: frontier memory per queued URL at 1M URLs (goal <= 200 bytes).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.harness import OURS_PYTHON, Goal, Job, call, compare, peer_python
+
+PYDOC = Path("/usr/share/doc/python3.11/html")
+ROBOTS = "User-agent: *\nDisallow: /_sources/\nDisallow: /_downloads/\n"
+
+SCRAPY_SCRIPT = r'''
+import sys
+from urllib.parse import urlsplit
+from scrapy.crawler import CrawlerProcess
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spiders import CrawlSpider, Rule
+from bench.harness import timed
+
+base = sys.argv[1]
+pages = [0]
+
+class DocsSpider(CrawlSpider):
+    name = "docs"
+    allowed_domains = [urlsplit(base).hostname]
+    start_urls = [base + "/"]
+    rules = (Rule(LinkExtractor(), callback="parse_page", follow=True),)
+
+    def parse_start_url(self, response):
+        pages[0] += 1
+        return []
+
+    def parse_page(self, response):
+        pages[0] += 1
+
+process = CrawlerProcess(settings={
+    "ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+    "DOWNLOAD_DELAY": 0, "LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False,
+    "USER_AGENT": "ScrapyBench/2.19", "DEPTH_LIMIT": 0,
+})
+process.crawl(DocsSpider)
+with timed() as probe:
+    process.start()
+    probe.items = pages[0]
+'''
+
+
+def crawl_ours(base_url: str, classifier: str = "hashed") -> dict:
+    """Crawl the site with stage 1's crawler (classifier, detector, WARC) into a temp folder."""
+    from bench.harness import timed
+    from crawl.crawler import Crawler
+    from crawl.selection.classifier import make_classifier
+    from pipeline.config import load_config
+
+    settings = load_config(None, [
+        "crawl.allow_networks=[127.0.0.0/8]", "crawl.max_pages=100000", "crawl.max_depth=100",
+        "crawl.concurrency=16", "crawl.min_host_delay=0", f"crawl.classifier={classifier}",
+    ])["crawl"]
+    make_classifier(classifier).classify(["warm up the model outside the timed section"])
+    with tempfile.TemporaryDirectory() as tmp:
+        crawler = Crawler(settings, Path(tmp))
+        with timed() as probe:
+            summary = crawler.run([base_url + "/"])
+            probe.items = summary["pages_attempted"]
+        probe.metrics["warc_bytes"] = sum(p.stat().st_size for p in Path(tmp, "warc").glob("*"))
+    return {}
+
+
+def frontier_memory(n: int) -> dict:
+    """RSS growth per queued URL while queuing n distinct URLs over 1,000 hosts."""
+    import gc
+
+    import psutil
+
+    from bench.harness import timed
+    from crawl.frontier import Entry, Frontier
+
+    with tempfile.TemporaryDirectory() as tmp:
+        frontier = Frontier(Path(tmp) / "f.sqlite")
+        gc.collect()
+        before = psutil.Process().memory_info().rss
+        with timed(items=n) as probe:
+            batch = 10_000
+            for start in range(0, n, batch):
+                frontier.add([
+                    Entry(f"http://site{i % 1000}.example/section/{i // 1000}/page-{i}.html",
+                          f"http://site{i % 1000}.example:80", 2, float(i % 7))
+                    for i in range(start, min(n, start + batch))
+                ])
+                frontier.commit()
+            gc.collect()
+            grown = psutil.Process().memory_info().rss - before
+            probe.metrics["bytes_per_url"] = round(grown / n, 1)
+            probe.metrics["queued"] = frontier.queued_total()
+            probe.metrics["db_bytes_per_url"] = round(
+                sum(p.stat().st_size for p in Path(tmp).glob("f.sqlite*")) / n, 1)
+        frontier.close()
+    return {}
+
+
+def _serve() -> tuple[subprocess.Popen, str]:
+    robots = Path(tempfile.mkdtemp()) / "robots.txt"
+    robots.write_text(ROBOTS)
+    proc = subprocess.Popen(
+        [str(OURS_PYTHON), "-m", "crawl.testsite", str(PYDOC), "--host", "127.0.0.9",
+         "--robots", str(robots)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    return proc, proc.stdout.readline().strip()
+
+
+def run(quick: bool):
+    results = []
+    if PYDOC.is_dir():
+        server, base = _serve()
+        try:
+            reps = 1 if quick else 3
+            scrapy = Job(peer_python("scrapy"), SCRAPY_SCRIPT, [base])
+            results.append(compare(
+                "crawl.python_doc", call("bench.bench_crawl:crawl_ours", base), {"scrapy": scrapy},
+                unit="pages", reps=reps, input_desc="Debian python3-doc (~530 pages) on loopback",
+                goals=[Goal(5.0, peer="scrapy")],
+                notes="robots obeyed, 16 concurrent, no delay; ours: hashed classifier + low-utility "
+                      "+ gzip WARC in the loop, one request in flight per host",
+            ))
+        finally:
+            server.terminate()
+            server.wait()
+    else:
+        print(f"[bench] crawl: {PYDOC} missing (apt install python3-doc)", file=sys.stderr)
+    n = 200_000 if quick else 1_000_000
+    results.append(compare(
+        "crawl.frontier_memory", call("bench.bench_crawl:frontier_memory", n), {},
+        unit="urls", reps=1, input_desc=f"{n:,} queued URLs over 1,000 hosts",
+        goals=[Goal(200.0, metric="bytes_per_url", higher_is_better=False)],
+    ))
+    return results
