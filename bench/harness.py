@@ -11,17 +11,18 @@ A stage benchmark is a module `bench/bench_<stage>.py` with `run(quick: bool) ->
 
     # bench/bench_dedup.py
     from pathlib import Path
-    from bench.harness import Goal, Job, call, compare, peer_python
-    from bench.inputs import prose_docs
+    from bench.harness import Goal, call, compare, peer_job
+    from bench.inputs import documents
 
     HERE = Path(__file__).parent
 
     def run(quick: bool):
-        docs, n = prose_docs(10_000 if quick else 100_000)   # cached real-text parquet + its rows
-        ours = call("dedup.minhash:bench_signatures", str(docs))      # a function, in our venv
-        rensa = Job(peer_python("rensa"), HERE / "peer_scripts/rensa_sig.py", [str(docs)])
+        corpus = documents(10_000 if quick else 100_000)       # cached real-text parquet
+        n = corpus.docs
+        ours = call("dedup.minhash:bench_signatures", str(corpus.parquet))  # a function, our venv
+        rensa = peer_job("rensa", HERE / "peer_scripts/rensa_sig.py", [str(corpus.jsonl)])
         return [compare("dedup.signatures", ours, {"rensa": rensa}, items=n, unit="docs",
-                        input_desc=f"{n:,} real prose docs", goals=[Goal(3.0, peer="rensa")])]
+                        input_desc=corpus.description, goals=[Goal(3.0, peer="rensa")])]
 
 Inside any timed script or function (any venv: this module is standard library only) `timed`
 restricts the measurement to the work itself (no imports, no model loading) and carries metrics:
@@ -208,6 +209,17 @@ def call(fn: Callable | str, *args) -> Job:
     spec = fn if isinstance(fn, str) else f"{fn.__module__}:{fn.__qualname__}"
     code = f"from bench.harness import _invoke; _invoke({spec!r}, {list(args)!r})"
     return Job(OURS_PYTHON, code)
+
+
+def peer_job(peer: str, target: Path | str, args: Sequence[str] = (),
+             env: dict[str, str] | None = None) -> Job:
+    """A Job in `peer`'s venv (built on first use). If the venv cannot be built here, the Job
+    fails with that reason, so the comparison reports the peer as failed instead of crashing."""
+    try:
+        return Job(peer_python(peer), target, args, env)
+    except Exception as exc:  # pip or venv failure: recorded on that side of the table
+        reason = f"peer venv {peer} unavailable: {exc}"
+        return Job(OURS_PYTHON, f"raise SystemExit({reason!r})", versions={"unavailable": reason})
 
 
 def _is_ours(python: Path | str) -> bool:

@@ -79,6 +79,10 @@ def test_failing_side_is_reported_not_raised_and_whole_process_timed_without_pro
     assert result.ratios["broken"] is None
     assert result.below_goal is True  # 1e12 docs/s per core is out of reach
 
+    missing = compare("selftest.nopeer", ours, {"ghost": harness.peer_job("no-such-peer", "pass")},
+                      items=10, reps=1)
+    assert not missing.sides["ghost"].ok and "unknown peer" in missing.sides["ghost"].error
+
 
 @pytest.mark.slow
 def test_call_runs_a_function_in_our_venv_and_keeps_its_metrics(results_dir):
