@@ -32,13 +32,13 @@ def sites(tmp_path_factory):
     """Five hosts, each with its own robots.txt behaviour; the crawl runs once for all tests."""
     with contextlib.ExitStack() as stack:
         def robots_a(handler):  # names the sitemap by this server's own address
-            base = "http://%s:%d" % handler.server.server_address[:2]
+            base = "http://{}:{}".format(*handler.server.server_address[:2])
             body = (f"User-agent: *\nDisallow: /private/\nAllow: /private/open.html\n"
                     f"Crawl-delay: {CRAWL_DELAY}\nSitemap: {base}/sitemap.xml\n")
             handler._send(200, body.encode(), "text/plain")
 
         def sitemap_a(handler):
-            base = "http://%s:%d" % handler.server.server_address[:2]
+            base = "http://{}:{}".format(*handler.server.server_address[:2])
             body = f'<?xml version="1.0"?><urlset><url><loc>{base}/from-sitemap.html</loc></url></urlset>'
             handler._send(200, body.encode(), "application/xml")
 
