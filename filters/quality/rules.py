@@ -133,8 +133,8 @@ def _mask(array) -> np.ndarray:
 def gopher_quality(batch: TextBatch, cfg: GopherQualityConfig | None = None) -> RuleResult:
     cfg = cfg or GopherQualityConfig()
     words = batch.words
-    symbol_only = _mask(pc.equal(pc.utf8_length(pc.utf8_trim(words.values, PUNCTUATION_CHARS)), 0))
-    has_alpha = _mask(pc.match_substring_regex(words.values, r"\pL"))
+    symbol_only = words.gather(pc.equal(pc.utf8_length(pc.utf8_trim(words.distinct, PUNCTUATION_CHARS)), 0))
+    has_alpha = words.gather(pc.match_substring_regex(words.distinct, r"\pL"))
     n_words = words.per_doc()
     n_content = words.per_doc((~symbol_only).astype(np.float64))
     mean_len = _ratio(words.per_doc(np.where(symbol_only, 0, words.lengths).astype(np.float64)), n_content)
@@ -181,8 +181,8 @@ def gopher_quality(batch: TextBatch, cfg: GopherQualityConfig | None = None) -> 
 
 def _distinct_stop_words(words: Segments) -> np.ndarray:
     """How many distinct stop words (exact, case-sensitive like datatrove) each document has."""
-    idx = pc.index_in(words.values, value_set=pa.array(STOP_WORDS)).to_numpy(zero_copy_only=False)
-    present = ~np.isnan(idx.astype(np.float64))
+    idx = words.gather(pc.fill_null(pc.index_in(words.distinct, value_set=pa.array(STOP_WORDS)), -1))
+    present = idx >= 0
     doc, key = words.doc[present], idx[present].astype(np.int64)
     first = ~repeats(doc, key)
     return np.bincount(doc[first], minlength=words.n_docs).astype(np.float64)

@@ -24,7 +24,7 @@ from filters.quality.textbatch import TextBatch
 from pipeline import io
 from pipeline.errors import ConfigError, InputError
 from pipeline.stage import Partition, Stage
-from schemas import quality as schema
+from schemas import quality as quality_schema
 
 RULE_SCORERS = ("gopher_quality", "gopher_repetition", "lines")
 MODEL_SCORERS = ("fasttext_quality", "edu", "perplexity")
@@ -69,8 +69,8 @@ def score_texts(texts: list[str], settings: dict, scorers: list[str]) -> tuple[d
 class QualityStage(Stage):
     number = 3
     name = "quality"
-    schema = schema.SCHEMA
-    schema_version = schema.VERSION
+    schema = quality_schema.SCHEMA
+    schema_version = quality_schema.VERSION
 
     # ------------------------------------------------------------------ inputs
     @property

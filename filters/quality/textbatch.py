@@ -27,7 +27,8 @@ _SUFFIX = re.escape("…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«%.")
 _END = rf"(?=[{_SUFFIX}]*(?:\s|$))"                    # only suffix marks left in the chunk
 _CLITIC = r"(?:[nN]['’][tT]|['’](?:[sS]|re|ll|ve|[dDmM]))"  # n't 's 're 'll: split off by spaCy
 WORD_RE = re.compile(
-    r"\.{2,}"                                          # "..." is one token
+    rf"[^\W_](?:\w*[^\W_])?(?=[{_SUFFIX}]?(?:\s|$))"     # fast path: a plain word (same result)
+    r"|\.{2,}"                                          # "..." is one token
     rf"|['’](?:[sS]|re|ll|ve|[dDmM]){_END}"               # a clitic
     r"|(?<=[a-z])\.(?=[A-Z])"                           # infix dot: csv.Dialect
     rf"|[^\s{_PREFIX}](?:[^\s-]|-(?![^\W_]))*?"          # a chunk's core, up to: its suffixes,
@@ -56,14 +57,26 @@ class Segments:
                    len(pieces))
 
     @cached_property
-    def lengths(self) -> np.ndarray:
-        return pc.utf8_length(self.values).to_numpy(zero_copy_only=False).astype(np.int64)
+    def _encoded(self) -> pa.DictionaryArray:
+        return pc.dictionary_encode(self.values)
 
     @cached_property
     def ids(self) -> np.ndarray:
         """A small integer per distinct piece value (dictionary encoding over the whole batch)."""
-        encoded = pc.dictionary_encode(self.values)
-        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return self._encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+    @property
+    def distinct(self) -> pa.Array:
+        """The distinct values; per-value features computed here are gathered with `ids`."""
+        return self._encoded.dictionary
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        return self.gather(pc.utf8_length(self.distinct)).astype(np.int64)
+
+    def gather(self, per_distinct: pa.Array) -> np.ndarray:
+        """A feature computed once per distinct value, expanded to every piece."""
+        return np.asarray(per_distinct.to_numpy(zero_copy_only=False))[self.ids]
 
     @cached_property
     def is_repeat(self) -> np.ndarray:

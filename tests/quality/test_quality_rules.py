@@ -52,10 +52,9 @@ def test_batch_result_equals_one_doc_at_a_time(ccnet):
     assert together.reasons == [r.reasons[0] for r in alone]
 
 
-def test_perplexity_ranks_ccnet_head_above_boilerplate_and_with_ccnet(ccnet, shared_data):
+def test_perplexity_ranks_ccnet_head_above_boilerplate_and_with_ccnet(ccnet, heldout_items):
     """CCNet head docs (real, kept by CCNet's own LM) read as more fluent than page boilerplate."""
-    boiler = [p.text for p in corpus.web_pages(shared_data / "trafilatura" / "tests", split="heldout",
-                                               limit=25) if p.label == "boilerplate"]
+    boiler = [p.text for p in heldout_items if p.label == "boilerplate"]
     head = models.perplexity_scores([d["text"] for d in ccnet], str(models.DEFAULT_LM))
     low = models.perplexity_scores(boiler, str(models.DEFAULT_LM))
     from filters.quality.train import auc
@@ -68,10 +67,9 @@ def test_perplexity_ranks_ccnet_head_above_boilerplate_and_with_ccnet(ccnet, sha
     assert np.isfinite(rho)
 
 
-def test_fasttext_model_loads_any_path_and_separates_heldout(shared_data, tmp_path):
-    heldout = list(corpus.web_pages(shared_data / "trafilatura" / "tests", split="heldout", limit=25))
-    refs = list(corpus.python_doc_pages(split="heldout", limit=8))
-    boiler = [p.text for p in heldout if p.label == "boilerplate"]
+def test_fasttext_model_loads_any_path_and_separates_heldout(heldout_items, tmp_path):
+    refs = [p for p in heldout_items if p.label == "reference"]
+    boiler = [p.text for p in heldout_items if p.label == "boilerplate"]
     good = models.fasttext_scores([r.text for r in refs], str(models.DEFAULT_FASTTEXT))
     bad = models.fasttext_scores(boiler, str(models.DEFAULT_FASTTEXT))
     assert good.mean() > bad.mean()

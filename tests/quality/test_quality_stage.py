@@ -15,11 +15,9 @@ from pipeline.stage import Partition, StageContext
 
 
 @pytest.fixture(scope="module")
-def inputs(shared_data, tmp_path_factory):
+def inputs(shared_data, heldout_items, tmp_path_factory):
     """Held-out real docs (never used to train the default models) in two parquet tables."""
-    items = list(corpus.python_doc_pages(split="heldout", limit=10))
-    items += list(corpus.web_pages(shared_data / "trafilatura" / "tests", split="heldout", limit=25))
-    items += [corpus.LabelledText(d["name"], "ccnet_head", d["text"])
+    items = heldout_items + [corpus.LabelledText(d["name"], "ccnet_head", d["text"])
               for d in corpus.ccnet_docs(shared_data / "cc-text" / "dolma-ccnet")]
     folder = tmp_path_factory.mktemp("quality-input")
     paths = []
@@ -38,7 +36,16 @@ def inputs(shared_data, tmp_path_factory):
 
 
 def _config(paths, *extra):
-    return load_config(None, [f"quality.input={paths}", *extra])
+    return load_config(None, [f"quality.input={paths}", "quality.calibration.sample_rows=40", *extra])
+
+
+class _InProcess:
+    """The engine contract, run in this process (what a driver-only run does)."""
+
+    name = "inprocess"
+
+    def map(self, fn, items):
+        return [fn(item) for item in items]
 
 
 def _all_scored(run_dir) -> pa.Table:
@@ -74,16 +81,15 @@ def test_stage_tiers_reference_above_boilerplate_and_rethreshold(inputs, run_dir
     assert auc(ref, boiler) > 0.8
     assert ref.mean() > boiler.mean()
 
-    # calibration saved and re-used: a second run from scratch gives identical tiers
-    calibration = io.read_json(stage.calibration_path)
-    run_stage(3, str(run_dir), config, force=True)
-    assert io.read_json(stage.calibration_path) == calibration
-    assert _kept(run_dir).column("tier").to_pylist() == kept.column("tier").to_pylist()
-
-    # the partition computed in this process equals the Spark-run partition
-    local = stage.score(Partition(index=0, inputs=(inputs[0],)))
-    spark_part = pq.read_table(run_dir / "quality-scores" / "part-00000.parquet")
+    # the same input calibrated again, in this process instead of on Spark: identical cut points,
+    # and the partition scored here equals the Spark-run partition row for row
+    again = _stage(config, run_dir.parent / "again")
+    again.prepare(_InProcess())
+    assert io.read_json(again.calibration_path) == io.read_json(stage.calibration_path)
+    local = again.score(Partition(index=0, inputs=(inputs[0],)))
+    spark_part = stage._add_tiers(pq.read_table(run_dir / "quality-scores" / "part-00000.parquet"))
     assert local.column("quality_scores").to_pylist() == spark_part.column("quality_scores").to_pylist()
+    assert local.column("tier").to_pylist() == spark_part.column("tier").to_pylist()
 
     # re-threshold: only keep high, from stored scores; scorer outputs untouched
     before = (run_dir / "quality-scores" / "part-00000.parquet").stat().st_mtime_ns
