@@ -25,13 +25,13 @@ def discover() -> list[str]:
     return [s for s in STAGES if s in found] + sorted(found - set(STAGES))
 
 
-def run_stage(stage: str, quick: bool) -> tuple[list[Result], str]:
+def run_stage(stage: str, quick: bool, reps: int | None = None) -> tuple[list[Result], str]:
     """Run one stage module; returns its results and a status line (never raises)."""
     try:
         module = importlib.import_module(f"bench.bench_{stage}")
     except ImportError as exc:  # the stage's own code is not built yet
         return [], f"skipped: cannot import ({exc})"
-    harness.CONTEXT.update(stage=stage, quick=quick)
+    harness.CONTEXT.update(stage=stage, quick=quick, reps=reps)
     try:
         results = list(module.run(quick) or [])
         if hasattr(module, "scale"):  # optional: the stage at 1x, 4x, 16x input (1x, 4x quick)
@@ -43,7 +43,7 @@ def run_stage(stage: str, quick: bool) -> tuple[list[Result], str]:
         traceback.print_exc()
         return [], "failed: " + traceback.format_exc().strip().splitlines()[-1]
     finally:
-        harness.CONTEXT.update(stage=None, quick=False)
+        harness.CONTEXT.update(stage=None, quick=False, reps=None)
     return results, f"ok ({len(results)} result(s))"
 
 
@@ -194,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small inputs, a few minutes in all")
     parser.add_argument("--only", action="append", default=[], metavar="STAGE",
                         help=f"run only this stage benchmark (repeatable): {', '.join(STAGES)}")
+    parser.add_argument("--reps", type=int, help="repetitions for every comparison (default: "
+                        "each benchmark's own)")
     parser.add_argument("--list", action="store_true", help="list stage benchmarks and exit")
     parser.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = parser.parse_args(argv)
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         started = time.perf_counter()
         print(f"[bench] {stage}: running{' (quick)' if args.quick else ''} ...", file=sys.stderr)
-        stage_results, statuses[stage] = run_stage(stage, args.quick)
+        stage_results, statuses[stage] = run_stage(stage, args.quick, args.reps)
         statuses[stage] += f" in {time.perf_counter() - started:.0f}s"
         print(f"[bench] {stage}: {statuses[stage]}", file=sys.stderr)
         results += stage_results

@@ -71,7 +71,8 @@ RESULTS = BENCH_DIR / "results"
 PROBE_ENV = "BENCH_PROBE_FILE"
 
 # Set by `python -m bench` around each stage module's run(); recorded in every result.
-CONTEXT: dict[str, Any] = {"stage": None, "quick": False}
+# `reps` (from --reps) overrides every comparison's repetitions when set.
+CONTEXT: dict[str, Any] = {"stage": None, "quick": False, "reps": None}
 
 
 # ---------------------------------------------------------------- inside the measured process
@@ -472,6 +473,7 @@ def compare(name: str, ours: Job | Callable | str, peers: dict[str, Job | Callab
     Returns a Result (also written to bench/results/<name>.json) with medians, per-core and
     wall throughput, ratios ours/peer per core, peak RSS, goal checks, versions and machine.
     """
+    reps = CONTEXT["reps"] or reps
     jobs = {"ours": _as_job(ours), **{k: _as_job(v) for k, v in peers.items()}}
     order = list(jobs)
     runs: dict[str, list[Measurement]] = {k: [] for k in jobs}
@@ -511,7 +513,8 @@ def _result(name, unit, input_desc, reps, sides, ratios, goals, notes, scaling=N
     stage, quick = CONTEXT["stage"], bool(CONTEXT["quick"])
     command = "make bench" + (" QUICK=1" if quick else "")
     if stage:
-        command = f".venv/bin/python -m bench {'--quick ' if quick else ''}--only {stage}"
+        flags = ("--quick " if quick else "") + (f"--reps {reps} " if CONTEXT["reps"] else "")
+        command = f".venv/bin/python -m bench {flags}--only {stage}"
     return Result(name=name, unit=unit, input_desc=input_desc, reps=reps, sides=sides,
                   ratios={k: (round(v, 3) if v else v) for k, v in ratios.items()}, goals=checks,
                   below_goal=below, stage=stage, quick=quick, command=command,
@@ -528,6 +531,7 @@ def scaling(name: str, job_for: Callable[[int], tuple[Job | Callable | str, int]
     Reports per factor the CPU seconds, peak RSS and RSS per item, and `growth`: CPU per item
     relative to the smallest factor (1.0 = linear cost; 1.3 = 30% costlier per item).
     """
+    reps = CONTEXT["reps"] or reps
     sides: dict[str, Side] = {}
     for f in factors:
         job, items = job_for(f)
