@@ -79,6 +79,7 @@ class Crawler:
         self.hosts: dict[str, Host] = {}
         self.tasks: set[asyncio.Task] = set()
         self.pages_launched = 0
+        self.throttled: set[str] = set()
         self.attempt_counts: Counter[str] = Counter()
         state_dir.mkdir(parents=True, exist_ok=True)
         self.frontier = Frontier(state_dir / "_frontier.sqlite")
@@ -195,14 +196,29 @@ class Crawler:
         factor = float(self.s["budget"]["low_utility_host_factor"])
         ready.sort(key=lambda h: (-deficits.get(h.category, 0.0),
                                   -(1.0 - factor * h.low_utility_share), h.origin))
-        return ready[:free]
+        # A category over its share waits while an under-share one still has work in play (its
+        # hosts are only busy or waiting out their delay); when nothing else can run, it goes on.
+        active = {h.category for h in self.hosts.values()
+                  if (h.queued > 0 or h.in_flight) and not h.given_up}
+        needy = any(deficits.get(c, 0.0) > 0 for c in active if c != UNKNOWN)
+        slack = float(self.s["budget"]["share_slack"])
+        self.throttled = {h.origin for h in ready if needy and deficits.get(h.category, 0.0) < -slack}
+        if len(self.throttled) == len(ready) and not self.tasks and not self._waiting_needy(now, deficits):
+            self.throttled = set()
+        return [h for h in ready if h.origin not in self.throttled][:free]
+
+    def _waiting_needy(self, now: float, deficits: dict[str, float]) -> bool:
+        """Is an under-share host waiting out its delay (so throttled hosts should wait too)?"""
+        return any(h.queued > 0 and not h.given_up and h.next_time > now
+                   and h.category != UNKNOWN and deficits.get(h.category, 0.0) > 0
+                   for h in self.hosts.values())
 
     def _next_wake(self, now: float) -> float | None:
         """Seconds until a waiting host becomes ready; None when nothing is left to do."""
         if self.pages_launched >= self.s["max_pages"]:
             return None if not self.tasks else 1.0
         waits = [h.next_time - now for h in self.hosts.values()
-                 if h.queued > 0 and not h.in_flight and not h.given_up]
+                 if h.queued > 0 and not h.in_flight and not h.given_up and h.origin not in self.throttled]
         if not waits:
             return None if not self.tasks else 1.0
         return max(0.0, min(waits))
