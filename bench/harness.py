@@ -247,7 +247,11 @@ def _pythonpath_for(python: Path | str) -> str:
 def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
                env: dict[str, str] | None = None, timeout: float | None = None,
                cwd: Path | str | None = None) -> Measurement:
-    """Run `python target args` in a fresh process; measure wall, CPU and peak RSS of its tree."""
+    """Run `python target args` in a fresh process; measure wall, CPU and peak RSS of its tree.
+
+    CPU and ru_maxrss come from wait4() (the process and its reaped descendants); the tree's
+    RSS (live descendants included, shared pages counted per process) is sampled every 50 ms.
+    """
     import psutil  # the harness runs in our venv, which has it
 
     job = Job(python, target, args)
@@ -261,7 +265,7 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
             # packages must not be importable from a peer's venv.
             cwd = cwd or (REPO if _is_ours(python) else tmp)
             proc = subprocess.Popen(job.argv(), env=full_env, stdout=out, stderr=err, cwd=cwd)
-            peak_tree, status, usage = 0, None, None
+            peak_tree, status, usage, timed_out = 0, None, None, False
             ps = psutil.Process(proc.pid)
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -269,8 +273,9 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
                     break
                 peak_tree = max(peak_tree, _tree_rss(ps))
                 if timeout and time.perf_counter() - start > timeout:
+                    timed_out = True
                     _kill_tree(ps)
-                time.sleep(0.02)
+                time.sleep(0.05)
             wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu = usage.ru_utime + usage.ru_stime
@@ -278,6 +283,8 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
         probes = [json.loads(line) for line in _read(probe_file).splitlines() if line.strip()]
         m = Measurement(wall, cpu, round(peak_mb, 1), proc.returncode, "process", wall, cpu,
                         stdout_tail=_read(out_file)[-2000:], stderr_tail=_read(err_file)[-3000:])
+        if timed_out:
+            m.stderr_tail += f"\n[bench] killed: timed out after {timeout:.0f}s"
         if probes:
             m.timing = "section"
             m.wall_s = sum(p["seconds"] for p in probes)
@@ -399,6 +406,11 @@ class Result:
         return path
 
 
+def default_timeout() -> float:
+    """Per-run limit so one hanging side cannot stall `make bench`: 15 min quick, 1 h full."""
+    return 900.0 if CONTEXT["quick"] else 3600.0
+
+
 def _as_job(side: Job | Callable | str) -> Job:
     return side if isinstance(side, Job) else call(side)
 
@@ -474,6 +486,7 @@ def compare(name: str, ours: Job | Callable | str, peers: dict[str, Job | Callab
     wall throughput, ratios ours/peer per core, peak RSS, goal checks, versions and machine.
     """
     reps = CONTEXT["reps"] or reps
+    timeout = timeout or default_timeout()
     jobs = {"ours": _as_job(ours), **{k: _as_job(v) for k, v in peers.items()}}
     order = list(jobs)
     runs: dict[str, list[Measurement]] = {k: [] for k in jobs}
@@ -532,6 +545,7 @@ def scaling(name: str, job_for: Callable[[int], tuple[Job | Callable | str, int]
     relative to the smallest factor (1.0 = linear cost; 1.3 = 30% costlier per item).
     """
     reps = CONTEXT["reps"] or reps
+    timeout = timeout or default_timeout()
     sides: dict[str, Side] = {}
     for f in factors:
         job, items = job_for(f)

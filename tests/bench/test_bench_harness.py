@@ -83,6 +83,10 @@ def test_failing_side_is_reported_not_raised_and_whole_process_timed_without_pro
                       items=10, reps=1)
     assert not missing.sides["ghost"].ok and "unknown peer" in missing.sides["ghost"].error
 
+    hung = compare("selftest.hang", Job(sys.executable, "import time; time.sleep(60)"), {},
+                   items=1, reps=1, timeout=1)
+    assert not hung.sides["ours"].ok and "timed out" in hung.sides["ours"].error
+
 
 @pytest.mark.slow
 def test_call_runs_a_function_in_our_venv_and_keeps_its_metrics(results_dir):
