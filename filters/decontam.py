@@ -8,8 +8,8 @@ Two checks, both vectorised over an Arrow batch and both keeping evidence:
 - identity: SWE-bench instance ids (`owner__repo-PR`) against a row's (`repo`, `number`) columns
   and GitHub pull/issue URLs in its `url`.
 
-Words are mapped to ids of the benchmark vocabulary with `pc.index_in` and n-grams hashed with a
-numpy polynomial over those ids, so no Python runs per word of the corpus.
+Words are cut and hashed on the UTF-8 bytes with numpy, and n-grams hashed with a polynomial
+over the word hashes (prefix sums), so no Python runs per word or byte of the corpus.
 """
 
 from __future__ import annotations
@@ -35,26 +35,74 @@ TEXT_FIELDS = ("prompt", "canonical_solution", "test", "text", "code", "test_lis
 SWE_ID = re.compile(r"^[A-Za-z0-9_.-]+__[A-Za-z0-9_.-]+-\d+$")
 GITHUB_REF = (r"github\.com/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)"
               r"/(?:pull|issues)/(?P<number>\d+)")
-WORD_SPLIT = r"[^\p{L}\p{N}_]+"
+CHUNK_BYTES = 1 << 20  # texts are checked in ~1 MB slices: numpy temporaries stay cache/heap sized
 _PRIME = np.uint64(1099511628211)
 _PRIME_INV = np.uint64(pow(1099511628211, -1, 2**64))
 
 
-def normalize(texts: pa.Array) -> pa.Array:
-    """Lower-case and mask digits: "Return 42" and "return 7" normalise alike."""
-    return pc.replace_substring_regex(pc.utf8_lower(texts), r"\p{N}+", "0")
+@dataclass
+class Words:
+    """The words of a batch of texts: a hash per word, its text index and byte span."""
+
+    hashes: np.ndarray   # uint64
+    doc: np.ndarray      # int64, index of the text each word is in
+    start: np.ndarray    # byte offsets into `data` (lower-cased UTF-8 of all texts)
+    end: np.ndarray
+    data: np.ndarray     # uint8
+
+    def text(self, first: int, last: int) -> str:
+        """The lower-cased source text from word `first` to word `last` (inclusive)."""
+        return self.data[self.start[first]:self.end[last]].tobytes().decode("utf-8", "replace")
 
 
-def words_of(texts: pa.Array) -> pa.ListArray:
-    """Normalised words per text (empty strings from leading/trailing separators removed)."""
-    split = pc.split_pattern_regex(normalize(texts.fill_null("")), WORD_SPLIT)
-    flat = pc.list_flatten(split)
-    parents = pc.list_parent_indices(split)
-    keep = pc.not_equal(flat, "")
-    flat, parents = flat.filter(keep), parents.filter(keep)
-    counts = np.bincount(parents.to_numpy(), minlength=len(texts))
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), flat)
+def _byte_values() -> np.ndarray:
+    """Byte → hash value: 0 for separators, "0"+1 for every digit, byte+1 for other word bytes.
+
+    Word bytes are ASCII letters, digits, "_" and every byte of a non-ASCII character (so accented
+    and CJK text stays inside words).
+    """
+    values = np.zeros(256, np.uint64)
+    for lo, hi in ((ord("a"), ord("z")), (ord("A"), ord("Z")), (0x80, 0xFF)):
+        values[lo:hi + 1] = np.arange(lo, hi + 1, dtype=np.uint64) + np.uint64(1)
+    values[ord("_")] = ord("_") + 1
+    values[ord("0"):ord("9") + 1] = ord("0") + 1
+    return values
+
+
+BYTE_VALUE = _byte_values()
+IS_DIGIT = np.zeros(256, bool)
+IS_DIGIT[ord("0"):ord("9") + 1] = True
+
+
+def split_words(texts: pa.Array) -> Words:
+    """Lower-case, cut at ASCII punctuation/space, mask digit runs to "0", hash each word.
+
+    All on the UTF-8 bytes with numpy; a run of digits hashes like a single "0".
+    """
+    lowered = pc.utf8_lower(_contiguous(texts).fill_null("")).cast(pa.large_string())
+    offsets = np.frombuffer(lowered.buffers()[1], np.int64)[lowered.offset:lowered.offset + len(lowered) + 1]
+    data = np.frombuffer(lowered.buffers()[2], np.uint8)[offsets[0]:offsets[-1]] if offsets[-1] else np.zeros(0, np.uint8)
+    offsets = offsets - offsets[0]
+    values = BYTE_VALUE[data]
+    is_word = values != 0
+    boundary = np.zeros(len(data) + 1, bool)
+    boundary[offsets] = True                                          # texts never share a word
+    after_word = np.concatenate([[False], is_word]) & ~boundary       # byte i-1 is in i's word
+    starts = np.flatnonzero(is_word & ~after_word[:-1])
+    next_in_word = np.concatenate([is_word[1:], [False]]) & ~boundary[1:]
+    ends = np.flatnonzero(is_word & ~next_in_word) + 1
+    digit = IS_DIGIT[data]
+    keep = is_word & ~(digit & np.concatenate([[False], digit[:-1]]) & after_word[:-1])
+    kept = values[keep]
+    rank = np.concatenate([[0], np.cumsum(keep)])                     # kept bytes before i
+    with np.errstate(over="ignore"):
+        inverse = np.cumprod(np.full(len(kept) + 1, _PRIME_INV, np.uint64))
+        powers = np.cumprod(np.full(len(kept) + 1, _PRIME, np.uint64))
+        prefix = np.concatenate([[np.uint64(0)], np.cumsum(kept * inverse[:len(kept)], dtype=np.uint64)])
+        first, last = rank[starts], rank[ends]
+        hashes = (prefix[last] - prefix[first]) * powers[last - 1]
+    doc = np.searchsorted(offsets, starts, side="right") - 1
+    return Words(hashes, doc.astype(np.int64), starts, ends, data)
 
 
 def _rolling_hashes(ids: np.ndarray, n: int) -> np.ndarray:
@@ -94,7 +142,7 @@ class BenchmarkIndex:
 
     ngram: int
     min_words: int
-    vocab: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    vocab: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # sorted word hashes
     hashes: dict[int, np.ndarray] = field(default_factory=dict)      # window length → sorted hashes
     labels: dict[int, dict[int, str]] = field(default_factory=dict)  # window length → hash → item
     instance_ids: frozenset[str] = frozenset()
@@ -110,19 +158,22 @@ class BenchmarkIndex:
         texts, repos, numbers, urls = (_contiguous(a) for a in (texts, repos, numbers, urls))
         evidence: list[str | None] = [None] * len(texts)
         if self.hashes and len(texts):
-            self._check_text(texts, evidence)
+            sizes = np.cumsum(pc.binary_length(texts.fill_null("").cast(pa.binary())).to_numpy())
+            cuts = np.unique(np.searchsorted(sizes, np.arange(0, sizes[-1], CHUNK_BYTES), side="right"))
+            bounds = [0, *[int(c) for c in cuts if 0 < c < len(texts)], len(texts)]
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                self._check_text(texts.slice(lo, hi - lo), evidence, lo)
         if self.instance_ids:
             self._check_ids(len(texts), repos, numbers, urls, evidence)
         return pa.array(evidence, pa.string())
 
-    def _check_text(self, texts: pa.Array, evidence: list[str | None]) -> None:
-        words = words_of(texts)
-        flat = pc.list_flatten(words)
-        ids = pc.index_in(flat, value_set=self.vocab).fill_null(-1).to_numpy().astype(np.int64)
-        if not len(ids):
+    def _check_text(self, texts: pa.Array, evidence: list[str | None], first_row: int) -> None:
+        words = split_words(texts)
+        ids, doc = words.hashes, words.doc
+        if not len(ids) or not len(self.vocab):
             return
-        doc = np.repeat(np.arange(len(texts)), np.diff(words.offsets.to_numpy()))
-        unknown = np.concatenate([[0], np.cumsum(ids < 0)])
+        found = np.minimum(np.searchsorted(self.vocab, ids), len(self.vocab) - 1)
+        unknown = np.concatenate([[0], np.cumsum(self.vocab[found] != ids)])
         hasher = _WindowHasher(ids)
         for n, table in self.hashes.items():
             if len(ids) < n:
@@ -136,10 +187,10 @@ class BenchmarkIndex:
             found = np.minimum(np.searchsorted(table, h), len(table) - 1)
             matched = table[found] == h
             for start, value in zip(candidates[matched], h[matched], strict=True):
-                row = int(doc[start])
+                row = first_row + int(doc[start])
                 if evidence[row] is None:
                     item = self.labels[n][int(value)]
-                    span = " ".join(self.vocab.take(pa.array(ids[start:start + n])).to_pylist())
+                    span = " ".join(words.text(int(start), int(start) + n - 1).split())
                     evidence[row] = f"{item} {n}-gram: {span[:200]}"
 
     def _check_ids(self, n_rows, repos, numbers, urls, evidence: list[str | None]) -> None:
@@ -253,17 +304,17 @@ def build_index(files: list[str], ngram: int = 13, min_words: int = 8) -> Benchm
                            files=tuple(files))
     if not items:
         return index
-    words = words_of(pa.array([text for _, text in items], pa.string()))
-    index.vocab = pc.unique(pc.list_flatten(words))
+    words = split_words(pa.array([text for _, text in items], pa.string()))
+    index.vocab = np.unique(words.hashes)
+    bounds = np.searchsorted(words.doc, np.arange(len(items) + 1))
     by_length: dict[int, dict[int, str]] = {}
-    for (label, _), item_words in zip(items, words.to_pylist(), strict=True):
-        length = len(item_words)
-        if length < min_words:
+    for item, (label, _) in enumerate(items):
+        item_words = words.hashes[bounds[item]:bounds[item + 1]]
+        if len(item_words) < min_words:
             continue
-        n = min(length, ngram)
-        ids_ = pc.index_in(pa.array(item_words, pa.string()), value_set=index.vocab).to_numpy()
+        n = min(len(item_words), ngram)
         table = by_length.setdefault(n, {})
-        for h in _rolling_hashes(ids_.astype(np.int64), n).tolist():
+        for h in _rolling_hashes(item_words, n).tolist():
             table.setdefault(h, label)
     index.labels = by_length
     index.hashes = {n: np.array(sorted(t), dtype=np.uint64) for n, t in sorted(by_length.items())}
