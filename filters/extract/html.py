@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
@@ -44,6 +45,11 @@ _DATE_META = (
     "time[datetime]",
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# Lexbor's tree building is quadratic in nesting depth (200k nested divs: minutes in C code, which
+# no timer can interrupt); libxml2, used by trafilatura, caps depth. Pages with a run of more
+# opening tags than this without any closing tag skip the pre-pass.
+MAX_OPEN_TAG_RUN = 3000
 
 
 @dataclass
@@ -98,8 +104,25 @@ def _trafilatura(html: str, url: str | None, fast: bool) -> str:
     ) or ""
 
 
+def max_open_tag_run(html: str) -> int:
+    """Longest run of opening tags with no closing tag in between (a cheap bound on depth)."""
+    data = np.frombuffer(html.encode("utf-8", "replace"), dtype=np.uint8)
+    starts = np.flatnonzero(data[:-1] == 60)  # "<"
+    if starts.size == 0:
+        return 0
+    following = data[starts + 1]
+    closing = following == 47  # "/"
+    opening = ((following | 32) >= 97) & ((following | 32) <= 122)  # a letter
+    events = closing[closing | opening]
+    close_at = np.flatnonzero(events)
+    bounds = np.concatenate(([-1], close_at, [events.size]))
+    return int(np.diff(bounds).max() - 1)
+
+
 def extract_html(html: str, url: str | None = None) -> HtmlResult:
     """Main text, title and date of one page ('' text when nothing is extractable)."""
+    if max_open_tag_run(html) > MAX_OPEN_TAG_RUN:
+        return HtmlResult(text=_trafilatura(html, url, fast=True), title=None, date=None)
     reduced, title, date = prepass(html)
     text = _trafilatura(reduced, url, fast=True)
     if len(text) < TRAFILATURA_SETTINGS["full_cascade_below_chars"]:

@@ -89,7 +89,7 @@ def read_file(path: str, max_bytes: int) -> Iterator[RawRecord]:
         yield RawRecord(path, None, None, failure="unreadable_file", detail=f"{path}: {exc}")
         return
     if kind in ("warc", "arc"):
-        yield from read_archive(path, max_bytes)
+        yield from read_archive(path, max_bytes, check_lengths=kind == "warc")
         return
     url = path if "://" in path else "file://" + os.path.abspath(path)
     if kind == "empty":
@@ -106,15 +106,23 @@ def read_file(path: str, max_bytes: int) -> Iterator[RawRecord]:
     yield RawRecord(path, url, kind, payload=data)
 
 
-def read_archive(path: str, max_bytes: int) -> Iterator[RawRecord]:
-    """Records of a WARC, WET or ARC file (gzip per record, whole-file gzip or plain)."""
+def read_archive(path: str, max_bytes: int, check_lengths: bool = True) -> Iterator[RawRecord]:
+    """Records of a WARC, WET or ARC file (gzip per record, whole-file gzip or plain).
+
+    check_lengths: a record shorter than its Content-Length means the file was cut (WARC only:
+    ARC lengths are loose, warcio's own valid samples are off by a few bytes).
+    """
     done = 0
     try:
         with io.open_input(path) as fh:
             records = ArchiveIterator(fh, arc2warc=True)
             for record in records:
-                yield _located(_archive_record(record, max_bytes), f"{path}#", records)
+                raw = _located(_archive_record(record, max_bytes), f"{path}#", records)
+                cut = _cut_short(record, check_lengths)
+                yield _truncated(path, raw) if cut else raw
                 done += 1
+                if cut:
+                    return
         return
     except ArchiveLoadFailed as exc:
         error: Exception = exc
@@ -129,7 +137,11 @@ def read_archive(path: str, max_bytes: int) -> Iterator[RawRecord]:
                 records = ArchiveIterator(fh, arc2warc=True)
                 for index, record in enumerate(records):
                     if index >= done:
-                        yield _located(_archive_record(record, max_bytes), f"{path}#u", records)
+                        raw = _located(_archive_record(record, max_bytes), f"{path}#u", records)
+                        cut = _cut_short(record, check_lengths)
+                        yield _truncated(path, raw) if cut else raw
+                        if cut:
+                            return
             return
         except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError) as exc:
             error = exc
@@ -140,6 +152,18 @@ def read_archive(path: str, max_bytes: int) -> Iterator[RawRecord]:
 def _target_uri(record) -> str | None:
     uri = record.rec_headers.get_header("WARC-Target-URI")
     return uri.strip().strip("<>") if uri else None
+
+
+def _cut_short(record, check_lengths: bool) -> bool:
+    """The file ended inside this record: fewer bytes than its Content-Length (truncated file)."""
+    if record.length is None:  # a partial header block after the cut: no Content-Length
+        return True
+    return check_lengths and getattr(record.raw_stream, "limit", 0) > 0
+
+
+def _truncated(path: str, raw: RawRecord) -> RawRecord:
+    detail = f"{path}: file ends inside the record at {raw.locator.rsplit('#', 1)[-1]} (truncated)"
+    return RawRecord(raw.locator, raw.url, None, date=raw.date, failure="truncated_file", detail=detail)
 
 
 def _located(record: RawRecord, prefix: str, records: ArchiveIterator) -> RawRecord:
