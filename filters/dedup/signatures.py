@@ -1,0 +1,82 @@
+"""Per-partition step of the dedup stage: hash one input file into a signature table.
+
+Runs on the engine's workers; each output file is written atomically and skipped when present,
+so a resumed run hashes only what is missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from filters.dedup.minhash import MinhashParams, band_keys, hash_texts
+from pipeline import io
+from pipeline.errors import InputError
+
+SIGNATURE_SCHEMA_COLUMNS = ("part", "row", "id", "exact", "length", "tier_rank", "shingles", "bands", "sig")
+
+
+def read_documents(path: str, columns: list[str]) -> pa.Table:
+    """The given columns of an input parquet file that exist (id and text are required)."""
+    import pyarrow.parquet as pq
+
+    with io.open_input(path) as fh:
+        names = pq.read_schema(fh).names
+    for required in ("id", "text"):
+        if required not in names:
+            raise InputError(f"{path}: dedup input needs column '{required}' (has {', '.join(names)})")
+    table = io.read_parquet(path, columns=[c for c in columns if c in names])
+    if table.column("id").null_count:
+        raise InputError(f"{path}: column 'id' has {table.column('id').null_count} nulls")
+    return table
+
+
+def tier_ranks(tiers: pa.ChunkedArray | None, rows: int, tier_order: list[str]) -> pa.Array:
+    """Position of each row's tier in tier_order (0 = best); unknown or missing tiers rank last."""
+    last = len(tier_order)
+    if tiers is None:
+        return pa.array(np.full(rows, last, dtype=np.int32))
+    ranks = pc.index_in(tiers.cast(pa.string()), value_set=pa.array(tier_order, pa.string()))
+    return pc.fill_null(ranks, last).cast(pa.int32()).combine_chunks()
+
+
+def _list_column(matrix: np.ndarray, value_type: pa.DataType) -> pa.Array:
+    n, width = matrix.shape
+    offsets = pa.array(np.arange(0, n * width + 1, width, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, pa.array(matrix.reshape(-1), type=value_type))
+
+
+def signature_table(table: pa.Table, part: int, params: MinhashParams, tier_order: list[str],
+                    batch_rows: int) -> pa.Table:
+    """One row per input row: where it is, what ranks it as survivor, and its hashes."""
+    texts = pc.fill_null(table.column("text").cast(pa.string()), "")
+    hashes = hash_texts(texts, params, batch_rows)
+    n = table.num_rows
+    exact = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), n, [None, pa.py_buffer(np.ascontiguousarray(hashes.exact).tobytes())])
+    tiers = table.column("tier") if "tier" in table.column_names else None
+    return pa.table({
+        "part": pa.array(np.full(n, part, dtype=np.int32)),
+        "row": pa.array(np.arange(n, dtype=np.int32)),
+        "id": table.column("id").cast(pa.string()).combine_chunks(),
+        "exact": exact.cast(pa.binary()),
+        "length": pc.utf8_length(texts).cast(pa.int64()).combine_chunks(),
+        "tier_rank": tier_ranks(tiers, n, tier_order),
+        "shingles": pa.array(hashes.shingle_counts),
+        "bands": _list_column(band_keys(hashes.signatures, params.bands, params.rows), pa.int64()),
+        "sig": _list_column(hashes.signatures.view(np.int32), pa.int32()),
+    })
+
+
+def write_signatures(job: dict) -> dict:
+    """Hash one partition's input into job["output"]; returns {"rows": n} or {"error": one line}."""
+    if io.exists(job["output"]):
+        return {"rows": -1}
+    try:
+        table = read_documents(job["input"], ["id", "text", "tier"])
+        sigs = signature_table(table, job["part"], job["params"], job["tier_order"], job["batch_rows"])
+        io.write_parquet_atomic(job["output"], sigs)
+        return {"rows": sigs.num_rows}
+    except InputError as exc:
+        return {"error": str(exc)}

@@ -1,0 +1,175 @@
+"""Stage 4: exact and MinHash-LSH near-duplicate removal.
+
+    prepare: signatures per partition (engine.map, numpy) → LSH + connected components (Spark)
+             → DIR/stage-4/clusters/part-XXXXX.parquet (id, dup_cluster_id, dup_cluster_size, dup_type)
+    score:   the partition's rows + their cluster columns
+    decide:  drop every row but its cluster's survivor ("exact_duplicate" / "near_duplicate")
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from filters.dedup.minhash import MinhashParams, bands_for_threshold
+from filters.dedup.signatures import write_signatures
+from pipeline import io
+from pipeline.errors import ConfigError, InputError
+from pipeline.log import log
+from pipeline.stage import Partition, Stage
+from schemas.base import DOC_FIELDS
+from schemas.dedup import CLUSTER_FILE_SCHEMA, SCHEMA, VERSION
+
+DROP_TYPES = ("exact_duplicate", "near_duplicate")
+
+
+def _write_cluster_part(job: dict) -> dict:
+    """Turn Spark's assignment rows of one partition into its clusters file, in row order."""
+    if io.exists(job["output"]):
+        return {"rows": -1}
+    folder = job["assign"]
+    files = [io.join(folder, n) for n in io.listdir(folder) if n.endswith(".parquet")]
+    columns = ["row", *CLUSTER_FILE_SCHEMA.names]
+    tables = [io.read_parquet(f, columns=columns) for f in files]
+    table = pa.concat_tables(tables) if tables else CLUSTER_FILE_SCHEMA.empty_table().add_column(
+        0, "row", pa.array([], pa.int32()))
+    table = table.sort_by("row")
+    if table.num_rows != job["rows"]:
+        return {"error": f"dedup: partition {job['part']} has {job['rows']} rows but "
+                         f"{table.num_rows} cluster assignments"}
+    io.write_parquet_atomic(job["output"], table.select(CLUSTER_FILE_SCHEMA.names).cast(CLUSTER_FILE_SCHEMA))
+    return {"rows": table.num_rows}
+
+
+def _with_document_fields(table: pa.Table) -> pa.Table:
+    """A `dedup.input` table needs only id and text: the other document fields are added empty."""
+    for field in DOC_FIELDS:
+        if field.name not in table.column_names:
+            value = "table" if field.name == "source" else None
+            table = table.append_column(field.name, pa.array([value] * table.num_rows, field.type))
+    return table
+
+
+def _raise_errors(results: list[dict]) -> None:
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise InputError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+
+
+class DedupStage(Stage):
+    number = 4
+    name = "dedup"
+    schema = SCHEMA
+    schema_version = VERSION
+
+    # ---- configuration -------------------------------------------------------------------
+    @functools.cached_property
+    def params(self) -> MinhashParams:
+        s = self.settings
+        threshold = s["threshold"]
+        if threshold is not None:
+            if not 0.0 < float(threshold) < 1.0:
+                raise ConfigError(f"config key 'dedup.threshold' must be in (0, 1), got {threshold}")
+            bands, rows = bands_for_threshold(float(threshold), int(s["max_perm"]))
+        else:
+            bands, rows = int(s["bands"]), int(s["rows"])
+        if bands < 1 or rows < 1 or int(s["ngram"]) < 1:
+            raise ConfigError("config keys 'dedup.bands', 'dedup.rows', 'dedup.ngram' must be ≥ 1")
+        return MinhashParams(ngram=int(s["ngram"]), bands=bands, rows=rows, seed=int(s["seed"]))
+
+    @property
+    def target_jaccard(self) -> float:
+        """The Jaccard the run deduplicates at: dedup.threshold, else the S-curve's midpoint."""
+        threshold = self.settings["threshold"]
+        return float(threshold) if threshold is not None else self.params.implied_threshold
+
+    @property
+    def verify_threshold(self) -> float | None:
+        """Estimated-Jaccard cut for candidate pairs: 2 standard errors of the estimate below the
+        target, so true pairs at the target pass and chance band collisions do not."""
+        if not self.settings["verify"]:
+            return None
+        if self.settings["verify_threshold"] is not None:
+            return float(self.settings["verify_threshold"])
+        t = self.target_jaccard
+        return max(0.0, t - 2.0 * math.sqrt(t * (1.0 - t) / self.params.num_perm))
+
+    # ---- paths ----------------------------------------------------------------------------
+    @property
+    def stage_dir(self) -> str:
+        return self.ctx.stage_dir(self.number)
+
+    def _path(self, *parts: str) -> str:
+        return io.join(self.stage_dir, *parts)
+
+    def inputs(self) -> list[str]:
+        if self.settings["input"]:
+            return io.expand_inputs(self.settings["input"], "dedup.input")
+        return self.ctx.stage_parts(3)
+
+    def partitions(self) -> list[Partition]:
+        return [Partition(index=i, inputs=(path,)) for i, path in enumerate(self.inputs())]
+
+    # ---- global step ----------------------------------------------------------------------
+    def prepare(self, engine) -> None:
+        done = self._path("clusters", "_done.json")
+        if io.exists(done):
+            return
+        parts = self.partitions()
+        jobs = [{"input": p.inputs[0], "output": self._path("_signatures", f"part-{p.index:05d}.parquet"),
+                 "part": p.index, "params": self.params, "tier_order": list(self.settings["tier_order"]),
+                 "batch_rows": int(self.settings["batch_rows"])} for p in parts]
+        log("dedup.signatures", partitions=len(jobs), bands=self.params.bands, rows=self.params.rows)
+        _raise_errors(engine.map(write_signatures, jobs))
+        row_counts = {p.index: io.read_parquet(job["output"], columns=["row"]).num_rows
+                      for p, job in zip(parts, jobs, strict=True)}
+
+        from filters.dedup.clusters import ClusterSettings, cluster, sample_removed
+        from filters.dedup.precision import precision_estimate
+
+        spark = engine.spark()
+        work = self._path("_work")
+        settings = ClusterSettings(num_perm=self.params.num_perm, exact=bool(self.settings["exact"]),
+                                   near=bool(self.settings["near"]), verify_threshold=self.verify_threshold)
+        log("dedup.cluster", documents=sum(row_counts.values()))
+        stats = cluster(spark, self._path("_signatures"), work, settings)
+        cluster_jobs = [{"assign": io.join(work, "assign", f"part={p.index}"), "part": p.index,
+                         "rows": row_counts[p.index],
+                         "output": self._path("clusters", f"part-{p.index:05d}.parquet")} for p in parts]
+        _raise_errors(engine.map(_write_cluster_part, cluster_jobs))
+
+        pairs = sample_removed(spark, work, int(self.settings["precision_sample"]), self.params.seed)
+        stats["precision"] = precision_estimate(pairs, [p.inputs[0] for p in parts], self.params.ngram,
+                                                self.verify_threshold or self.target_jaccard)
+        stats["params"] = {"ngram": self.params.ngram, "bands": self.params.bands, "rows": self.params.rows,
+                           "num_perm": self.params.num_perm, "target_jaccard": round(self.target_jaccard, 4),
+                           "verify_threshold": None if self.verify_threshold is None
+                           else round(self.verify_threshold, 4)}
+        io.write_json_atomic(self._path("_stats.json"), stats)
+        io.remove(work, recursive=True)
+        io.write_json_atomic(done, {"partitions": len(parts)})
+
+    # ---- per partition --------------------------------------------------------------------
+    def score(self, part: Partition) -> pa.Table:
+        table = _with_document_fields(io.read_parquet(part.inputs[0]))
+        clusters = io.read_parquet(self._path("clusters", f"part-{part.index:05d}.parquet"))
+        if clusters.num_rows != table.num_rows or not clusters.column("id").equals(
+                table.column("id").cast(pa.string())):
+            raise InputError(f"dedup: clusters of partition {part.index} do not match its input "
+                             f"{part.inputs[0]} (was the input changed? re-run with --force)")
+        for name in ("dup_cluster_id", "dup_cluster_size", "dup_type"):
+            if name in table.column_names:
+                table = table.drop_columns([name])
+            table = table.append_column(name, clusters.column(name))
+        return table
+
+    def decide(self, table: pa.Table) -> pa.Array:
+        kind = table.column("dup_type")
+        drop = pc.is_in(kind, value_set=pa.array(DROP_TYPES))
+        return pc.if_else(drop, kind, pa.scalar(None, pa.string())).combine_chunks()
+
+    def finish(self, engine) -> dict:
+        return {"dedup": io.read_json(self._path("_stats.json"))}
