@@ -31,6 +31,9 @@ def inputs(shared_data, tmp_path_factory):
     tainted = dict(web[5], id="tainted", text=web[5]["text"] + "\n" + humaneval["prompt"])
     write_table(web[:5] + [tainted] + web[6:], folder / "web.parquet")
     write_table(page_rows(shared_data) + code_rows(), folder / "mixed.parquet")
+    pr = dict(web[6], id="pr-with-masked-span", source="github", kind="pr",
+              no_loss_spans=[[0, 120], [400, 650]])
+    write_table([pr], folder / "github.parquet")
     return str(folder / "*.parquet")
 
 
@@ -68,6 +71,7 @@ def test_shards_index_and_rejects_follow_the_contract(run):
     code = table.filter(pc.equal(table.column("content_type"), "Code"))
     assert sorted(code.column("copy").to_pylist()) == [0, 0, 0, 1, 1, 1]
     assert manifest["dropped"] == {"tokenize:contaminated": 1}
+    assert manifest["rows_in"] == 20 + 5 + 3 + 1 + 3  # web, pages, code, github + 3 code copies
     rejects = pq.read_table(stage_dir / "_rejects").to_pylist()
     assert rejects[0]["id"] == "tainted" and rejects[0]["decontam_evidence"].startswith("HumanEval:")
     assert "tainted" not in table.column("id").to_pylist()
@@ -78,12 +82,30 @@ def test_rows_decode_back_to_their_input_text(run, inputs):
     texts = {}
     for path in sorted(Path(inputs).parent.glob("*.parquet")):
         texts.update(zip(*pq.read_table(path, columns=["id", "text"]).to_pydict().values(), strict=True))
+    pr = texts["pr-with-masked-span"]  # stage-7 span [0,120) and [400,650) carry no loss
+    texts["pr-with-masked-span"] = pr[120:400] + pr[650:]
     tokenizer = load_tokenizer("default", ("<|meta|>", "<|/meta|>"))
     for row in _rows(stage_dir).to_pylist():
         ids, mask = np.array(row["input_ids"]), np.array(row["loss_mask"])
         assert tokenizer.decode(ids[:row["n_header_tokens"]]) == row["meta"]
         assert not mask[:row["n_header_tokens"]].any()
         assert tokenizer.decode(ids[mask == 1]) == texts[row["id"]] + ENDOFTEXT
+    assert "pr-with-masked-span" in _rows(stage_dir).column("id").to_pylist()
+
+
+def test_default_inputs_are_the_latest_web_stage_plus_code_and_github(tmp_path):
+    from filters.tokenize.stage import TokenizeStage
+    from pipeline.errors import InputError
+    from pipeline.stage import StageContext
+
+    stage = TokenizeStage(StageContext(config=load_config(None, []), run_dir=str(tmp_path)))
+    with pytest.raises(InputError, match="tokenize.inputs"):
+        stage.input_files()
+    for number in (3, 4, 6, 7):
+        folder = tmp_path / f"stage-{number}"
+        folder.mkdir()
+        (folder / "_manifest.json").write_text(json.dumps({"files": [{"path": "part-00000.parquet"}]}))
+    assert stage.input_files() == [str(tmp_path / f"stage-{n}" / "part-00000.parquet") for n in (4, 6, 7)]
 
 
 def test_shards_are_plain_parquet_for_every_reader(run):
