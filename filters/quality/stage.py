@@ -130,11 +130,15 @@ class QualityStage(Stage):
         if len(weights) == 0:
             raise InputError("quality: no input rows to calibrate on")
         names = sorted(parts[0]["scores"])
-        cut_points = {}
-        for name in names:
-            values = np.concatenate([np.asarray(p["scores"][name], dtype=np.float64) for p in parts])
-            cut_points[name] = ensemble.weighted_cut_points(values, weights)
-        calibration = {"cut_points": cut_points, "sample_rows": int(len(weights)), "scorers": scorers}
+        sample = {name: np.concatenate([np.asarray(p["scores"][name], dtype=np.float64) for p in parts])
+                  for name in names}
+        cut_points = {name: ensemble.weighted_cut_points(sample[name], weights) for name in names}
+        per_scorer = np.stack([ensemble.buckets(sample[n], cut_points[n]) for n in scorers], axis=1)
+        # mean and vote are re-calibrated so ensemble buckets again hold ≈5% of tokens each
+        ensemble_cut_points = {method: ensemble.weighted_cut_points(ensemble.combine(per_scorer, method), weights)
+                               for method in ("mean", "vote")}
+        calibration = {"cut_points": cut_points, "ensemble_cut_points": ensemble_cut_points,
+                       "sample_rows": int(len(weights)), "scorers": scorers}
         if self.settings["domain_cap"] > 0:
             calibration["domain_keep"] = self._domain_keep(engine, paths)
         io.write_json_atomic(self.calibration_path, calibration)
@@ -197,8 +201,7 @@ class QualityStage(Stage):
                 raise InputError(f"quality: no calibration for scorer {name!r}; set quality.calibration.recalibrate")
             values = np.array([dict(row).get(name, np.nan) for row in stored], dtype=np.float64)
             per_scorer[:, j] = ensemble.buckets(np.nan_to_num(values, nan=-np.inf), cut_points[name])
-        bucket = np.floor(ensemble.combine(per_scorer, self.settings["ensemble"]) + 0.5).astype(np.int32) \
-            if n else np.zeros(0, dtype=np.int32)
+        bucket = self._ensemble_bucket(per_scorer, scorers)
         tiers = ensemble.tier_of(bucket, self.settings["tiers"])
         stem = np.array([dict(row).get("stem", 0.0) for row in stored], dtype=np.float64)
         weight = np.where(stem >= self.settings["stem_threshold"], float(self.settings["stem_weight"]), 1.0)
@@ -211,6 +214,17 @@ class QualityStage(Stage):
         table = table.append_column("quality_bucket", pa.array(bucket, pa.int32()))
         table = table.append_column("tier", pa.array(tiers.tolist(), pa.string()))
         return table.append_column("sample_weight", pa.array(weight, pa.float64()))
+
+    def _ensemble_bucket(self, per_scorer: np.ndarray, scorers: list[str]) -> np.ndarray:
+        method = self.settings["ensemble"]
+        combined = ensemble.combine(per_scorer, method)
+        if method == "max":  # Nemotron-CC: the max of the integer buckets, as is
+            return combined.astype(np.int32)
+        calibration = self._calibration()
+        if calibration.get("scorers") != scorers:
+            raise ConfigError("quality.scorers differ from the calibrated ones; set "
+                              "quality.calibration.recalibrate=true")
+        return ensemble.buckets(combined, calibration["ensemble_cut_points"][method])
 
     # ------------------------------------------------------------------ decide
     def keep_tiers(self, content_type: str | None) -> set[str]:
