@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from filters import decontam
 from filters.tokenize.encode import HeaderPolicy, build_headers, encode_documents, pack
 from filters.tokenize.plan import WEIGHTED_COLUMNS, make_plan
-from filters.tokenize.tokenizer import load_tokenizer
+from filters.tokenize.tokenizer import ENDOFTEXT, load_tokenizer
 from pipeline import io
 from pipeline.errors import ConfigError, InputError
 from pipeline.stage import Partition, Stage
@@ -119,6 +119,9 @@ class TokenizeStage(Stage):
         seq_len, shard_tokens = int(self.settings["seq_len"]), int(self.settings["shard_tokens"])
         if seq_len <= 0 or shard_tokens <= 0:
             raise ConfigError("tokenize.seq_len and tokenize.shard_tokens must be > 0")
+        tokenizer = load_tokenizer(str(self.settings["tokenizer"]), self.policy.markers())
+        if self.settings["append_eos"] and tokenizer.special_id(ENDOFTEXT) is None:
+            raise ConfigError(f"tokenize.append_eos: tokenizer {tokenizer.name} has no {ENDOFTEXT} token")
         files = self.input_files()
         fn = functools.partial(_file_metadata, str(self.settings["tokenizer"]), self.policy.markers())
         blobs = engine.map(fn, list(enumerate(files)))
