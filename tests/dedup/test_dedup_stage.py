@@ -1,0 +1,164 @@
+"""Stage 4 end to end on Spark: real documents with planted copies, determinism across partition
+counts, connected components against union-find, and a real standalone Spark cluster."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.config import load_config
+from pipeline.runner import run_stage
+from tests.dedup.dedup_corpus import cc_texts, near_copy_at, page_texts, wet_texts
+
+FAST_SPARK = ["run.progress=false", "spark.conf={spark.sql.shuffle.partitions: 2}"]
+
+
+TIER_RANK = {"high": 0, "medium": 2}
+
+
+def _planted_rows(shared_data: Path) -> tuple[list[dict], dict]:
+    """Real documents plus planted copies; returns rows and, per row of a planted group, the
+    expected (survivor id, drop reason or None). The survivor rule is applied here independently:
+    best tier, then longest text, then smallest id."""
+    texts = [t for t in cc_texts(shared_data) + page_texts(shared_data, 30) + wet_texts(shared_data)
+             if len(t.split()) >= 150]
+    rng = random.Random(3)
+    vocabulary = [w for t in texts for w in t.split()]
+    rows = [{"id": f"doc-{i:03d}", "text": t, "tier": "medium"} for i, t in enumerate(texts)]
+    groups: list[tuple[list[dict], str]] = []  # (members, reason of the non-survivors)
+    exact = {"id": "exact-000", "text": "  " + texts[0].upper() + " !!", "tier": "medium"}
+    groups.append(([rows[0], exact], "exact_duplicate"))
+    for k, target in enumerate([0.95, 0.9, 0.85, 0.8]):
+        copy, jaccard = near_copy_at(texts[1 + k], target, rng, vocabulary)
+        assert jaccard >= 0.78
+        groups.append(([rows[1 + k], {"id": f"near-{k}", "text": copy, "tier": "medium"}], "near_duplicate"))
+    copy, _ = near_copy_at(texts[6], 0.9, rng, vocabulary)  # a better-tier copy wins over the original
+    better = {"id": "zz-better-tier", "text": copy, "tier": "high"}
+    groups.append(([rows[6], better], "near_duplicate"))
+    far, jaccard = near_copy_at(texts[7], 0.35, rng, vocabulary)  # far below the threshold: stays
+    assert jaccard < 0.5
+    expect: dict[str, tuple[str, str | None]] = {"far-7": ("far-7", None), "doc-007": ("doc-007", None)}
+    for members, reason in groups:
+        survivor = min(members, key=lambda r: (TIER_RANK[r["tier"]], -len(r["text"]), r["id"]))
+        for member in members:
+            expect[member["id"]] = (survivor["id"], None if member is survivor else reason)
+    assert expect["zz-better-tier"] == ("zz-better-tier", None)
+    rows += [m for members, _ in groups for m in members[1:]]
+    rows.append({"id": "far-7", "text": far, "tier": "medium"})
+    rng.shuffle(rows)
+    return rows, expect
+
+
+def _write_parts(rows: list[dict], folder: Path, parts: int) -> str:
+    folder.mkdir(parents=True)
+    table = pa.Table.from_pylist(rows)
+    size = -(-len(rows) // parts)
+    for i in range(parts):
+        pq.write_table(table.slice(i * size, size), folder / f"in-{i}.parquet")
+    return str(folder / "*.parquet")
+
+
+def _clusters(run: Path) -> dict[str, tuple[str, int, str]]:
+    files = sorted((run / "stage-4" / "clusters").glob("*.parquet"))
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    return {r["id"]: (r["dup_cluster_id"], r["dup_cluster_size"], r["dup_type"]) for r in table.to_pylist()}
+
+
+def _kept(run: Path) -> pa.Table:
+    return pa.concat_tables([pq.read_table(f) for f in sorted((run / "stage-4").glob("part-*.parquet"))])
+
+
+@pytest.fixture(scope="module")
+def planted(shared_data, tmp_path_factory):
+    rows, expect = _planted_rows(shared_data)
+    base = tmp_path_factory.mktemp("dedup")
+    runs = {}
+    for parts in (3, 1):
+        pattern = _write_parts(rows, base / f"input-{parts}", parts)
+        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}"])
+        runs[parts] = (base / f"run-{parts}", run_stage(4, str(base / f"run-{parts}"), config), pattern)
+    return rows, expect, runs
+
+
+def test_planted_copies_are_removed_with_their_reason(planted):
+    rows, expect, runs = planted
+    run, manifest, _ = runs[3]
+    clusters = _clusters(run)
+    assert set(clusters) == {r["id"] for r in rows}  # every input row, kept or not
+    for planted_id, (survivor, reason) in expect.items():
+        cluster_id, size, kind = clusters[planted_id]
+        assert cluster_id == survivor, planted_id
+        assert (kind if kind in ("exact_duplicate", "near_duplicate") else None) == reason, planted_id
+        assert size >= 2 or reason is None
+    dropped = sum(1 for _, reason in expect.values() if reason)
+    assert manifest["rows_out"] == len(rows) - dropped
+    assert manifest["dropped"] == {"dedup:exact_duplicate": 1, "dedup:near_duplicate": dropped - 1}
+    kept = _kept(run)
+    assert set(kept.column("id").to_pylist()) == {i for i, c in clusters.items() if c[2] in ("unique", "survivor")}
+    assert kept.column("dup_cluster_id").null_count == 0 and kept.column("dup_cluster_size").null_count == 0
+    assert {"source", "content_type", "url", "tier"} <= set(kept.column_names)
+
+
+def test_manifest_reports_the_measured_precision(planted):
+    _, _, runs = planted
+    stats = runs[3][1]["dedup"]
+    assert stats["precision"]["sampled"] == stats["near_duplicates"] == 5
+    assert stats["precision"]["precision"] == 1.0
+    assert stats["params"] == {"ngram": 5, "bands": 14, "rows": 8, "num_perm": 112,
+                               "target_jaccard": pytest.approx(0.719, abs=1e-3),
+                               "verify_threshold": pytest.approx(0.634, abs=1e-3)}
+
+
+def test_same_clusters_and_rows_for_any_partition_count(planted):
+    _, _, runs = planted
+    assert _clusters(runs[3][0]) == _clusters(runs[1][0])
+    a, b = _kept(runs[3][0]), _kept(runs[1][0])
+    assert sorted(a.column("id").to_pylist()) == sorted(b.column("id").to_pylist())
+    assert a.sort_by("id").equals(b.sort_by("id"))
+
+
+def test_rerun_resumes_without_recomputing(planted):
+    _, _, runs = planted
+    run, manifest, pattern = runs[1]
+    again = run_stage(4, str(run), load_config(None, [*FAST_SPARK, f"dedup.input={pattern}"]))
+    assert again == manifest
+
+
+def test_connected_components_match_union_find():
+    from filters.dedup.components import connected_components
+    from pipeline.engines.spark_engine import spark_session
+
+    rng = random.Random(5)
+    edges = [(i, i + 1) for i in range(30)]  # a long path: the slow case for label propagation
+    edges += [(rng.randrange(100, 400), rng.randrange(100, 400)) for _ in range(150)]
+    spark = spark_session(load_config(None, FAST_SPARK), "local[*]")
+    found, rounds = connected_components(spark.createDataFrame(edges, "a long, b long"))
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    nodes = {x for e in edges for x in e}
+    assert dict(found.collect()) == {n: root(n) for n in nodes if root(n) != n}
+
+
+@pytest.mark.slow
+def test_standalone_spark_cluster_gives_the_local_clusters(planted, spark_cluster, tmp_path):
+    _, _, runs = planted
+    run, manifest, pattern = runs[1]
+    config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "engine=spark",
+                                f"spark.master={spark_cluster}"])
+    on_cluster = run_stage(4, str(tmp_path / "cluster"), config)
+    assert on_cluster["engine"] == "spark"
+    assert _clusters(tmp_path / "cluster") == _clusters(run)
+    assert [f["sha256"] for f in on_cluster["files"]] == [f["sha256"] for f in manifest["files"]]
