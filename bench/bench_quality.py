@@ -1,76 +1,150 @@
-"""Stage-3 benchmark: rule-scorer throughput per core and pass/fail agreement with datatrove.
+"""Stage 3 benchmark: rule scorers vs datatrove (speed per core and pass/fail agreement), model
+scorers vs the bare fastText / sentence-transformers calls.
 
-    .venv/bin/python bench/bench_quality.py [--docs N]
+Inputs: 3,000 documents of real web paragraphs from bench.inputs (about 3.5 KB each), and the
+whole real pages of the quality corpus (Python docs pages, trafilatura pages' main text and
+boilerplate, CCNet docs; filters/quality/corpus.py) for agreement on unedited documents.
+- quality.rules: our Gopher quality + Gopher repetition + C4 + FineWeb together vs datatrove's four
+  filters (its own venv). Goal >= 1,500 docs/s per core and >= 20x datatrove. The notes carry the
+  share of documents where each rule set's pass/fail equals datatrove's (goal >= 99%).
+- quality.fasttext / quality.edu: our scorer vs the bare model call on the same texts (>= 0.9x).
 
-Docs: the real local corpus (filters/quality/corpus.py: Python docs pages, trafilatura pages' main
-text and boilerplate) plus the CCNet docs. datatrove runs in its own venv (bench/.venvs/datatrove)
-through bench/quality_datatrove_worker.py. Measures, does not assert. Writes bench/results/quality.json.
+    .venv/bin/python -m bench --only quality      (or: python bench/bench_quality.py)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.harness import Goal, call, compare, peer_job, timed
+from bench.inputs import CACHE, documents
 
-from filters.quality import corpus, rules  # noqa: E402
-from filters.quality.textbatch import TextBatch  # noqa: E402
-
-DATATROVE = ROOT / "bench" / ".venvs" / "datatrove" / "bin" / "python"
+HERE = Path(__file__).parent
+RULE_SETS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
 
 
-def load_docs(limit: int, cache: str | None) -> list[str]:
-    items = corpus.read_jsonl(Path(cache)) if cache and Path(cache).is_file() else \
-        list(corpus.python_doc_pages()) + list(corpus.web_pages())
-    texts = [i.text for i in items] + [d["text"] for d in corpus.ccnet_docs()]
-    return texts[:limit]
+def _texts(path: str) -> list[str]:
+    if path.endswith(".jsonl"):
+        with open(path, encoding="utf-8") as handle:
+            return [json.loads(line)["text"] for line in handle]
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=["text"]).column("text").to_pylist()
 
 
-def ours(texts: list[str], batch: int = 500) -> tuple[dict, float]:
-    verdicts = {name: [] for name in ("gopher_quality", "gopher_repetition", "c4", "fineweb")}
-    start = time.process_time()
-    for k in range(0, len(texts), batch):
-        b = TextBatch(texts[k:k + batch])
-        verdicts["gopher_quality"] += rules.gopher_quality(b).reasons
-        verdicts["gopher_repetition"] += rules.gopher_repetition(b).reasons
-        verdicts["c4"] += rules.c4(b).reasons
-        verdicts["fineweb"] += rules.fineweb(b).reasons
-    return verdicts, len(texts) / (time.process_time() - start)
+def real_pages() -> Path:
+    """Whole real pages (not paragraph draws) as JSONL, built once into the bench cache."""
+    path = CACHE / "quality-real-pages.jsonl"
+    if not path.exists():
+        from filters.quality import corpus
+
+        items = list(corpus.python_doc_pages()) + list(corpus.web_pages())
+        items += [corpus.LabelledText(d["name"], "ccnet", d["text"]) for d in corpus.ccnet_docs()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        corpus.write_jsonl(items, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+    return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--docs", type=int, default=3000)
-    parser.add_argument("--corpus", default="/tmp/quality_corpus.jsonl")
-    args = parser.parse_args()
-    texts = load_docs(args.docs, args.corpus)
-    verdicts, rate = ours(texts)
-    result = {"docs": len(texts), "mean_chars": sum(map(len, texts)) / len(texts),
-              "ours_rule_scorers_docs_per_cpu_s": rate}
-    if DATATROVE.exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            docs = Path(tmp) / "docs.jsonl"
-            docs.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
-            out = Path(tmp) / "out.jsonl"
-            proc = subprocess.run([str(DATATROVE), str(ROOT / "bench" / "quality_datatrove_worker.py"),
-                                   str(docs), str(out), "--time"], capture_output=True, text=True, check=True)
-            result["datatrove_docs_per_s"] = json.loads(proc.stderr.strip().splitlines()[-1])
-            theirs = [json.loads(line) for line in out.read_text().splitlines()]
-        result["agreement"] = {
-            name: sum((a is None) == (t[name] is None) for a, t in zip(v, theirs, strict=True)) / len(texts)
-            for name, v in verdicts.items()}
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / "quality.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+def ours_rules(path: str, out: str) -> None:
+    """The three rule scorers (four rule sets) on every doc, batches of 1,000; verdicts to `out`."""
+    from filters.quality import rules
+    from filters.quality.textbatch import TextBatch
+
+    texts = _texts(path)
+    verdicts = {name: [] for name in RULE_SETS}
+    with timed(items=len(texts)):
+        for k in range(0, len(texts), 1000):
+            batch = TextBatch(texts[k:k + 1000])
+            verdicts["gopher_quality"] += rules.gopher_quality(batch).reasons
+            verdicts["gopher_repetition"] += rules.gopher_repetition(batch).reasons
+            verdicts["c4"] += rules.c4(batch).reasons
+            verdicts["fineweb"] += rules.fineweb(batch).reasons
+    Path(out).write_text(json.dumps(verdicts))
+
+
+def agreement(ours_path: str, theirs_path: str) -> dict[str, float]:
+    ours = json.loads(Path(ours_path).read_text())
+    theirs = [json.loads(line) for line in Path(theirs_path).read_text().splitlines()]
+    return {name: sum((a is None) == (t[name] is None) for a, t in zip(ours[name], theirs, strict=True))
+            / len(theirs) for name in RULE_SETS}
+
+
+def fasttext_ours(path: str) -> None:
+    from filters.quality import models
+
+    texts = _texts(path)
+    models.load_fasttext(str(models.DEFAULT_FASTTEXT))
+    with timed(items=len(texts)):
+        models.fasttext_scores(texts, str(models.DEFAULT_FASTTEXT))
+
+
+def fasttext_raw(path: str) -> None:
+    """The bare call: one predict over the newline-free texts."""
+    import fasttext
+
+    from filters.quality import models
+
+    texts = _texts(path)
+    model = fasttext.load_model(str(models.DEFAULT_FASTTEXT))
+    with timed(items=len(texts)):
+        model.predict([" ".join(t[:20_000].lower().split()) for t in texts], k=-1)
+
+
+def edu_ours(path: str) -> None:
+    from filters.quality import models
+
+    texts = _texts(path)
+    embedder = models.default_embedder_path()
+    models.load_embedder(embedder)
+    models.load_edu_head(str(models.DEFAULT_EDU_HEAD))
+    with timed(items=len(texts)):
+        models.edu_scores(texts, str(models.DEFAULT_EDU_HEAD), embedder)
+
+
+def edu_raw(path: str) -> None:
+    from filters.quality import models
+
+    texts = _texts(path)
+    model = models.load_embedder(models.default_embedder_path())
+    with timed(items=len(texts)):
+        model.encode([t[:2000] for t in texts], batch_size=32, normalize_embeddings=True)
+
+
+def run(quick: bool):
+    corpus = documents(600 if quick else 3000, kind="web", doc_bytes=3500)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        notes = []
+        for label, path in (("paragraph docs", str(corpus.parquet)), ("real pages", str(real_pages()))):
+            jsonl = str(corpus.jsonl) if path == str(corpus.parquet) else path
+            ours_out, theirs_out = f"{tmp}/ours.json", f"{tmp}/theirs.jsonl"
+            result = compare(
+                "quality.rules" if label == "paragraph docs" else "quality.rules.real_pages",
+                call("bench.bench_quality:ours_rules", path, ours_out),
+                {"datatrove": peer_job("datatrove", HERE / "quality_datatrove_worker.py",
+                                       [jsonl, theirs_out])},
+                unit="docs", input_desc=f"{label}: {path}", reps=1 if quick else 3,
+                goals=[Goal(1500), Goal(20, peer="datatrove")])
+            if Path(ours_out).exists() and Path(theirs_out).exists():
+                agree = agreement(ours_out, theirs_out)
+                notes.append(f"{label}: " + ", ".join(f"{k} {v:.2%}" for k, v in agree.items()))
+                result.notes = "pass/fail agreement with datatrove (goal >= 99%): " + notes[-1]
+                result.save()
+            results.append(result)
+    results.append(compare("quality.fasttext", call("bench.bench_quality:fasttext_ours", str(corpus.parquet)),
+                           {"fasttext-raw": call("bench.bench_quality:fasttext_raw", str(corpus.parquet))},
+                           unit="docs", input_desc=str(corpus.parquet), goals=[Goal(0.9, peer="fasttext-raw")]))
+    small = documents(200 if quick else 600, kind="web", doc_bytes=3500)
+    results.append(compare("quality.edu", call("bench.bench_quality:edu_ours", str(small.parquet)),
+                           {"st-raw": call("bench.bench_quality:edu_raw", str(small.parquet))},
+                           unit="docs", input_desc=str(small.parquet), reps=1 if quick else 2,
+                           goals=[Goal(0.9, peer="st-raw")]))
+    return results
 
 
 if __name__ == "__main__":
-    main()
+    for r in run(quick=False):
+        print(r.name, {k: s.per_core for k, s in r.sides.items()}, r.ratios, r.notes)

@@ -332,7 +332,6 @@ def c4(batch: TextBatch, cfg: C4Config | None = None) -> RuleResult:
     cfg = cfg or C4Config()
     lines = batch.splitlines
     stripped = pc.utf8_trim_whitespace(lines.values)
-    n_line_words = pc.count_substring_regex(stripped, NON_SPACE_RUN).to_numpy(zero_copy_only=False)
     ok = np.ones(len(lines.doc), dtype=bool)
     if cfg.max_word_length != -1:
         long_lines = np.flatnonzero(pc.utf8_length(stripped).to_numpy(zero_copy_only=False) > cfg.max_word_length)
@@ -344,14 +343,16 @@ def c4(batch: TextBatch, cfg: C4Config | None = None) -> RuleResult:
     if cfg.filter_no_terminal_punct:
         ok &= _mask(pc.match_substring_regex(cleaned, r"[.?!\"']$"))
         ok &= ~_mask(pc.ends_with(cleaned, "..."))
-    ok &= n_line_words >= cfg.min_words_per_line
-    lower = pc.utf8_lower(cleaned)
-    lorem = ok & _mask(pc.match_substring(lower, "lorem ipsum")) if cfg.filter_lorem_ipsum else ok & False
+    if cfg.min_words_per_line > 1:  # "has at least k words" stops at the k-th word
+        k = cfg.min_words_per_line
+        ok &= _mask(pc.match_substring_regex(stripped, f"{NON_SPACE_RUN}(?:{PY_SPACE_CLASS}+{NON_SPACE_RUN}){{{k - 1}}}"))
+    lorem = ok & _mask(pc.match_substring(cleaned, "lorem ipsum", ignore_case=True)) \
+        if cfg.filter_lorem_ipsum else ok & False
     if cfg.filter_javascript:
-        ok &= ~_mask(pc.match_substring(lower, "javascript"))
+        ok &= ~_mask(pc.match_substring(cleaned, "javascript", ignore_case=True))
     curly = ok & _mask(pc.match_substring(cleaned, "{")) if cfg.filter_curly_bracket else ok & False
     if cfg.filter_policy:
-        ok &= ~_mask(pc.match_substring_regex(lower, "|".join(POLICY_SUBSTRINGS)))
+        ok &= ~_mask(pc.match_substring_regex(cleaned, "|".join(POLICY_SUBSTRINGS), ignore_case=True))
     sentences = _sentence_counts(cleaned) * ok
     n_sentences = lines.per_doc(sentences.astype(np.float64))
     kept_chars = lines.per_doc(np.where(ok, lines.lengths, 0).astype(np.float64))

@@ -51,10 +51,17 @@ class Segments:
 
     @classmethod
     def from_lists(cls, pieces: list[list[str]]) -> Segments:
-        counts = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
-        flat = [x for p in pieces for x in p]
-        return cls(pa.array(flat, type=pa.large_string()), np.repeat(np.arange(len(pieces)), counts),
-                   len(pieces))
+        return cls.from_list_array(pa.array(pieces, type=pa.large_list(pa.large_string())))
+
+    @classmethod
+    def from_list_array(cls, lists: pa.Array, keep: np.ndarray | None = None) -> Segments:
+        """From a list<string> array (one list per document); `keep` masks the flat values."""
+        counts = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        values = pc.list_flatten(lists)
+        doc = np.repeat(np.arange(len(lists)), counts)
+        if keep is not None:
+            values, doc = values.filter(pa.array(keep)), doc[keep]
+        return cls(values.cast(pa.large_string()), doc, len(lists))
 
     @cached_property
     def _encoded(self) -> pa.DictionaryArray:
@@ -123,25 +130,41 @@ class TextBatch:
 
     @cached_property
     def splitlines(self) -> Segments:
-        """str.splitlines(): what Gopher quality and C4 iterate over."""
-        return Segments.from_lists([t.splitlines() for t in self.texts])
+        """str.splitlines(): what Gopher quality and C4 iterate over (split in Arrow; no trailing
+        empty piece after a final line break, none at all for an empty text)."""
+        lists = pc.split_pattern_regex(self.array, LINE_BREAKS)
+        counts = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+        ends = np.cumsum(counts)
+        trailing = _mask(pc.match_substring_regex(self.array, f"(?:{LINE_BREAKS})$")) | (self.char_len == 0)
+        keep = np.ones(int(ends[-1]) if len(ends) else 0, dtype=bool)
+        keep[ends[trailing] - 1] = False
+        return Segments.from_list_array(lists, keep)
 
     @cached_property
     def newline_lines(self) -> Segments:
         """Non-blank pieces of text.split("\\n"): FineWeb's lines."""
-        return Segments.from_lists([[x for x in t.split("\n") if x.strip()] for t in self.texts])
+        lists = pc.split_pattern(self.array, "\n")
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(pc.list_flatten(lists))), 0)
+        return Segments.from_list_array(lists, ~_mask(blank))
 
     @cached_property
     def runs_of_lines(self) -> Segments:
         """re.split("\\n+"): Gopher repetition's lines."""
-        split = re.compile("\n+").split
-        return Segments.from_lists([split(t) for t in self.texts])
+        return Segments.from_list_array(pc.split_pattern_regex(self.array, "\n+"))
 
     @cached_property
     def paragraphs(self) -> Segments:
         """re.split("\\n{2,}") of the stripped text: Gopher repetition's paragraphs."""
-        split = re.compile(r"\n{2,}").split
-        return Segments.from_lists([split(t.strip()) for t in self.texts])
+        stripped = pc.utf8_trim_whitespace(self.array)
+        return Segments.from_list_array(pc.split_pattern_regex(stripped, r"\n{2,}"))
 
-    def count(self, pattern: str) -> np.ndarray:
-        return pc.count_substring(self.array, pattern).to_numpy(zero_copy_only=False).astype(np.int64)
+    def count(self, needle: str) -> np.ndarray:
+        return np.fromiter((t.count(needle) for t in self.texts), dtype=np.int64, count=self.n)
+
+
+# str.splitlines() boundaries, as RE2
+LINE_BREAKS = r"\r\n|[\n\r\x{0b}\x{0c}\x{1c}\x{1d}\x{1e}\x{85}\x{2028}\x{2029}]"
+
+
+def _mask(array) -> np.ndarray:
+    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
