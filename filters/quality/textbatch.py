@@ -22,19 +22,29 @@ import pyarrow.compute as pc
 from filters.quality.punctuation import PUNCTUATION_CHARS, TERMINAL_CHARS  # noqa: F401
 
 # spaCy splits these off the start (prefix) or end (suffix) of a whitespace-separated chunk.
-_PREFIX = re.escape("§%=—–+…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«$£€¥-/")
+_PREFIX = re.escape("§%=—–+…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«$£€¥")
 _SUFFIX = re.escape("…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«%.")
 _END = rf"(?=[{_SUFFIX}]*(?:\s|$))"                    # only suffix marks left in the chunk
 _CLITIC = r"(?:[nN]['’][tT]|['’](?:[sS]|re|ll|ve|[dDmM]))"  # n't 's 're 'll: split off by spaCy
+# infixes spaCy splits inside a chunk: letter-letter and digit-digit hyphens, lower.Upper, a:b a/b a,b
+_INFIX = (r"(?<=[^\W\d_])-(?=[^\W\d_])|(?<=\d)-(?=\d)|(?<=[a-z])\.(?=[A-Z])"
+          r"|(?<=[^\W_])[:<>=/,](?=[^\W\d_])")
+_INFIX_AHEAD = (r"(?<=[^\W\d_])-[^\W\d_]|(?<=\d)-\d|(?<=[a-z])\.[A-Z]"
+                r"|(?<=[^\W_])[:<>=/,][^\W\d_]")
+_CHUNK_START = rf"(?<![^\s{_PREFIX}])"                 # at a chunk's start, after any prefixes
 WORD_RE = re.compile(
+    r"(?=\S)(?:"                                      # whitespace fails at once
     rf"[^\W_](?:\w*[^\W_])?(?=[{_SUFFIX}]?(?:\s|$))"     # fast path: a plain word (same result)
+    rf"|https?://\S+?{_END}"                            # URLs stay whole
+    rf"|{_CHUNK_START}(?:[^\W\d_]\.){{2,}}(?=\s|$)"     # abbreviations: e.g. i.e. U.S.
+    rf"|{_CHUNK_START}[^\W\d_]\.(?=\s|$)"               # single-letter abbreviations: v. A.
     r"|\.{2,}"                                          # "..." is one token
     rf"|['’](?:[sS]|re|ll|ve|[dDmM]){_END}"               # a clitic
-    r"|(?<=[a-z])\.(?=[A-Z])"                           # infix dot: csv.Dialect
-    rf"|[^\s{_PREFIX}](?:[^\s-]|-(?![^\W_]))*?"          # a chunk's core, up to: its suffixes,
-    rf"(?={_CLITIC}?{_END}|-[^\W_]|(?<=[a-z])\.[A-Z]|(?<=[^\W_])[:<>=/,][^\W\d_])"  # a clitic, an infix
-    r"|\S"                                            # prefix/suffix/infix marks, one token each
+    rf"|{_INFIX}"                                       # an infix mark
+    rf"|[^\s{_PREFIX}]\S*?(?={_CLITIC}?{_END}|{_INFIX_AHEAD})"  # a chunk's core: up to its
+    r"|\S)"                                           # suffixes, a clitic or an infix; else one mark
 )
+
 
 def char_class(chars: str) -> str:
     """An RE2 character class matching exactly these characters."""
