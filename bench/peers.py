@@ -25,8 +25,10 @@ VENVS = BENCH_DIR / ".venvs"
 # lxml_html_clean: trafilatura's justext imports lxml.html.clean, split out of lxml 5.2+.
 # sentence-transformers needs torch: the CPU wheel on disk goes in first, or pip pulls CUDA.
 PEERS: dict[str, list[list[str]]] = {
+    # faust-cchardet + python-magic: needed by datatrove's WarcReader (stage-2 benchmark).
     "datatrove": [["datatrove[processing]==0.10.1", "orjson==3.13.0", "spacy==3.8.18",
-                   "warcio==1.8.1", "lxml_html_clean==0.4.6"]],
+                   "warcio==1.8.1", "lxml_html_clean==0.4.6", "faust-cchardet==2.1.19",
+                   "python-magic==0.4.27"]],
     "datasketch": [["datasketch==2.0.0"]],
     "rensa": [["rensa==0.5.0"]],
     "scrapy": [["scrapy==2.19.0"]],
