@@ -102,15 +102,16 @@ def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: C
     path = f"{work_dir}/assign"
     rows.repartition("part").write.mode("overwrite").partitionBy("part").parquet(path)
     result = spark.read.parquet(path)
-    counts = {r["dup_type"]: r["count"] for r in result.groupBy("dup_type").count().collect()}
+    summary = result.groupBy("dup_type").agg(F.count(F.lit(1)).alias("count"),
+                                              F.max("dup_cluster_size").alias("largest")).collect()
+    counts = {r["dup_type"]: r["count"] for r in summary}
     stats.update({
         "clusters": counts.get("survivor", 0),
         "unique": counts.get("unique", 0),
         "exact_duplicates": counts.get("exact_duplicate", 0),
         "near_duplicates": counts.get("near_duplicate", 0),
     })
-    largest = result.agg(F.max("dup_cluster_size")).first()[0]
-    stats["largest_cluster"] = int(largest or 0)
+    stats["largest_cluster"] = int(max((r["largest"] for r in summary), default=0))
     return stats
 
 

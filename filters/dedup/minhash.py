@@ -12,7 +12,6 @@ decided by the high bits, which depend on every bit of x. Signatures are uint32.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -79,17 +78,20 @@ def fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
-@lru_cache(maxsize=4)
-def _powers(base: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """base^j and base^-j (mod 2^64) for j < size; sizes are rounded up so the cache is reused."""
-    inverse = pow(base, -1, 1 << 64)
-    powers = np.cumprod(np.full(size, base, dtype=U64)) * U64(inverse)  # base^0 .. base^(size-1)
-    inverses = np.cumprod(np.full(size, inverse, dtype=U64)) * U64(base)
-    return powers, inverses
+_POWERS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _powers_for(base: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    return _powers(base, 1 << max(16, math.ceil(math.log2(max(n, 1)))))
+    """base^j and base^-j (mod 2^64) for j < n, from a per-process table that only grows."""
+    have = _POWERS.get(base)
+    if have is None or len(have[0]) < n:
+        size = max(n * 2, 1 << 16)
+        inverse = pow(base, -1, 1 << 64)
+        with np.errstate(over="ignore"):
+            powers = np.cumprod(np.full(size, base, dtype=U64)) * U64(inverse)  # base^0 .. base^(size-1)
+            inverses = np.cumprod(np.full(size, inverse, dtype=U64)) * U64(base)
+        _POWERS[base] = have = (powers, inverses)
+    return have
 
 
 def _segment_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, base: int) -> np.ndarray:
@@ -97,7 +99,7 @@ def _segment_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, ba
     with np.errstate(over="ignore"):
         powers, inverses = _powers_for(base, len(values) + 1)
         prefix = np.zeros(len(values) + 1, dtype=U64)
-        np.cumsum(values.astype(U64) * powers[: len(values)], out=prefix[1:])
+        np.cumsum(np.multiply(values, powers[: len(values)], dtype=U64), out=prefix[1:])
         h = (prefix[ends] - prefix[starts]) * inverses[starts]
         h += (ends - starts).astype(U64) * U64(_WORD_BASE)  # the length, so "a b" ≠ "a b " cases differ
         return fmix64(h)
@@ -211,7 +213,7 @@ class BatchHashes:
 
 
 def hash_texts(texts: pa.Array | pa.ChunkedArray, params: MinhashParams,
-               batch_rows: int = 2048) -> BatchHashes:
+               batch_rows: int = 512) -> BatchHashes:
     """Signatures, shingle counts and exact hashes of texts, in batches so memory stays bounded."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()

@@ -2,8 +2,9 @@
 
 The same steps as datatrove's TextNormConfig (what FineWeb shingles): lowercase, diacritics
 stripped, punctuation/symbols/separators → space, every run of digits → "0". CJK and Thai
-characters are words on their own, so unspaced scripts still give many shingles. The UTF-8 bytes of an Arrow string array are decoded to code points with numpy and
-mapped through one table built once per process from `unicodedata`.
+characters are words on their own, so unspaced scripts still give many shingles. The UTF-8 bytes
+of an Arrow string array are decoded to code points with numpy and mapped through one table
+built once per process from `unicodedata`.
 """
 
 from __future__ import annotations
