@@ -89,7 +89,7 @@ class Segments:
 
     @cached_property
     def lengths(self) -> np.ndarray:
-        return self.gather(pc.utf8_length(self.distinct)).astype(np.int64)
+        return pc.utf8_length(self.values).to_numpy(zero_copy_only=False).astype(np.int64)
 
     def gather(self, per_distinct: pa.Array) -> np.ndarray:
         """A feature computed once per distinct value, expanded to every piece."""
