@@ -85,6 +85,7 @@ class Probe:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    peak_rss_bytes: int = 0  # this process's VmHWM at the end of the section
 
 
 _probes_written = 0
@@ -105,6 +106,19 @@ def _tree_cpu() -> float:
         except psutil.Error:
             pass
     return total
+
+
+def _vm_hwm(pid: int | str = "self") -> int:
+    """Peak RSS in bytes of one process since its exec (VmHWM). Unlike ru_maxrss it does not
+    inherit the RSS of the parent that forked it (here: the harness itself)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _write_probe(probe: Probe) -> None:
@@ -129,6 +143,7 @@ def timed(items: int | None = None):
     finally:
         probe.seconds = time.perf_counter() - wall
         probe.cpu_seconds = _tree_cpu() - cpu
+        probe.peak_rss_bytes = _vm_hwm()
         _write_probe(probe)
 
 
@@ -141,7 +156,8 @@ def _invoke(spec: str, args: list) -> None:
     before = _probes_written
     wall, cpu = time.perf_counter(), _tree_cpu()
     out = fn(*args)
-    probe = Probe(seconds=time.perf_counter() - wall, cpu_seconds=_tree_cpu() - cpu)
+    probe = Probe(seconds=time.perf_counter() - wall, cpu_seconds=_tree_cpu() - cpu,
+                  peak_rss_bytes=_vm_hwm())
     if _probes_written > before:  # the function timed its own work: keep that
         return
     if isinstance(out, dict):
@@ -249,8 +265,10 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
                cwd: Path | str | None = None) -> Measurement:
     """Run `python target args` in a fresh process; measure wall, CPU and peak RSS of its tree.
 
-    CPU and ru_maxrss come from wait4() (the process and its reaped descendants); the tree's
-    RSS (live descendants included, shared pages counted per process) is sampled every 50 ms.
+    CPU comes from wait4() (the process and its reaped descendants). Peak memory is sampled
+    every 50 ms: the tree's summed RSS (shared pages counted per process) and each process's
+    VmHWM, plus the VmHWM a timed section reports at its end. ru_maxrss is not used: a child
+    inherits the forking parent's RSS in it, so every side would look as big as the harness.
     """
     import psutil  # the harness runs in our venv, which has it
 
@@ -265,13 +283,13 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
             # packages must not be importable from a peer's venv.
             cwd = cwd or (REPO if _is_ours(python) else tmp)
             proc = subprocess.Popen(job.argv(), env=full_env, stdout=out, stderr=err, cwd=cwd)
-            peak_tree, status, usage, timed_out = 0, None, None, False
+            peak, status, usage, timed_out = 0, None, None, False
             ps = psutil.Process(proc.pid)
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     break
-                peak_tree = max(peak_tree, _tree_rss(ps))
+                peak = max(peak, _tree_peak(ps))
                 if timeout and time.perf_counter() - start > timeout:
                     timed_out = True
                     _kill_tree(ps)
@@ -279,8 +297,9 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
             wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu = usage.ru_utime + usage.ru_stime
-        peak_mb = max(usage.ru_maxrss / 1024, peak_tree / 2**20)
         probes = [json.loads(line) for line in _read(probe_file).splitlines() if line.strip()]
+        peak = max([peak, *(p.get("peak_rss_bytes", 0) for p in probes)])
+        peak_mb = peak / 2**20
         m = Measurement(wall, cpu, round(peak_mb, 1), proc.returncode, "process", wall, cpu,
                         stdout_tail=_read(out_file)[-2000:], stderr_tail=_read(err_file)[-3000:])
         if timed_out:
@@ -300,10 +319,12 @@ def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
-def _tree_rss(ps) -> int:
+def _tree_peak(ps) -> int:
+    """Peak memory of a process tree so far: the larger of the summed current RSS of all its
+    processes and the highest single-process VmHWM (which also catches peaks between samples)."""
     import psutil
 
-    total = 0
+    total, hwm = 0, 0
     try:
         procs = [ps, *ps.children(recursive=True)]
     except psutil.Error:
@@ -312,8 +333,9 @@ def _tree_rss(ps) -> int:
         try:
             total += p.memory_info().rss
         except psutil.Error:
-            pass
-    return total
+            continue
+        hwm = max(hwm, _vm_hwm(p.pid))
+    return max(total, hwm)
 
 
 def _kill_tree(ps) -> None:

@@ -207,3 +207,16 @@ def test_stage_module_runs_with_its_scaling_and_reproducing_command(monkeypatch,
     monkeypatch.setitem(sys.modules, "bench.bench_broken", broken)
     assert bench_main.run_stage("broken", quick=True) == ([], "failed: ZeroDivisionError: "
                                                               "division by zero")
+
+
+@pytest.mark.slow
+def test_peak_rss_is_the_childs_own_not_the_harness_and_catches_freed_peaks(results_dir):
+    ballast = bytearray(400 * 2**20)  # the harness itself is big, as after loading an input
+    ballast[::4096] = b"\x01" * len(ballast[::4096])
+    tiny = compare("selftest.tiny", Job(sys.executable, "pass"), {}, items=1, reps=1)
+    assert tiny.sides["ours"].peak_rss_mb < 200  # a child must not inherit the harness's RSS
+    del ballast
+    freed = ("b = bytearray(250 * 2**20)\nb[::4096] = b'\\x01' * len(b[::4096])\ndel b\n"
+             "import time; time.sleep(0.3)")
+    spike = compare("selftest.spike", Job(sys.executable, freed), {}, items=1, reps=1)
+    assert spike.sides["ours"].peak_rss_mb >= 250  # freed before exit, still its peak
