@@ -1,4 +1,4 @@
-"""Bytes → text for web payloads: BOM, HTTP charset, meta charset, then detection.
+"""Bytes → text for web payloads: BOM, valid UTF-8, HTTP charset, meta charset, then detection.
 
 Invalid bytes are replaced, never fatal; a payload that still looks binary is reported as
 undecodable so the caller can drop it with that reason.
@@ -45,17 +45,21 @@ def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str | N
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(name, errors="replace"), name
+    # Bytes that are valid UTF-8 (beyond ASCII) are UTF-8 whatever a header or meta tag claims:
+    # mislabelled pages are common, while another encoding passing strict UTF-8 by chance is rare.
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     candidates = [header_charset]
     meta = _META_CHARSET.search(data[:4096])
     if meta:
         candidates.append(_valid_codec(meta.group(1).decode("ascii", "ignore")))
     for name in candidates:
-        if name:
+        if name and name != "utf-8":
             return _checked(data.decode(name, errors="replace"), name)
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    if "utf-8" in candidates:
+        return _checked(data.decode("utf-8", errors="replace"), "utf-8")
     best = charset_normalizer.from_bytes(data[:65536]).best()
     name = best.encoding if best is not None else "utf-8"
     return _checked(data.decode(name, errors="replace"), name)
