@@ -25,6 +25,7 @@ from pipeline import io
 from pipeline.errors import ConfigError, InputError
 from pipeline.stage import Partition, Stage
 from schemas import quality as quality_schema
+from schemas.base import DOC_FIELDS
 
 RULE_SCORERS = ("gopher_quality", "gopher_repetition", "lines")
 MODEL_SCORERS = ("fasttext_quality", "edu", "perplexity")
@@ -37,6 +38,8 @@ STEM_RE = re.compile(
 
 def score_texts(texts: list[str], settings: dict, scorers: list[str]) -> tuple[dict, list[list[str]]]:
     """Raw scores per scorer (higher = better) and the failed rule sets per document."""
+    if not texts:
+        return {name: np.zeros(0) for name in (*RULE_SCORERS, "stem", *scorers)}, []
     batch = TextBatch(texts)
     rule_cfg = settings.get("rules", {})
     gq = rules.gopher_quality(batch, rules.build(rules.GopherQualityConfig, rule_cfg.get("gopher_quality")))
@@ -99,10 +102,14 @@ class QualityStage(Stage):
         return [Partition(index=i, inputs=(path,)) for i, path in enumerate(self.inputs())]
 
     def _read(self, path: str) -> pa.Table:
+        """An input table: `id` and `text` required; other document columns default to null."""
         table = io.read_parquet(path)
         for column in ("id", "text"):
             if column not in table.column_names:
                 raise InputError(f"{path}: input table lacks column '{column}'")
+        for field in DOC_FIELDS:
+            if field.name not in table.column_names:
+                table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
         return table
 
     # ------------------------------------------------------------------ calibration
