@@ -117,3 +117,30 @@ def test_keep_rules_per_content_type(inputs, tmp_path):
     assert stage.keep_tiers("Web") == {"high", "medium_high", "medium"}
     pretrain = QualityStage(StageContext(config=_config(inputs), run_dir=str(tmp_path)))
     assert pretrain.keep_tiers("Book") == {"high", "medium_high", "medium"}
+
+
+def test_domain_cap_and_stem_weight(shared_data, tmp_path):
+    """One domain holding most bytes is sampled down to the cap; STEM-dense docs are exempt."""
+    from filters.quality.stage import QualityStage
+
+    docs = corpus.ccnet_docs(shared_data / "cc-text" / "dolma-ccnet")
+    domains = ["big.example" if i < 14 else d["domain"] for i, d in enumerate(docs)]
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": [d["name"] for d in docs], "text": [d["text"] for d in docs],
+                             "domain": domains}), path)
+    config = load_config(None, [f"quality.input=['{path}']", "quality.domain_cap=0.2",
+                                "quality.scorers=[gopher_quality, gopher_repetition, lines]",
+                                "quality.keep_tiers=[high, medium_high, medium, medium_low, low]",
+                                "quality.stem_weight=2.0"])
+    stage = QualityStage(StageContext(config=config, run_dir=str(tmp_path / "run")))
+    stage.prepare(_InProcess())
+    table = stage.score(stage.partitions()[0])
+    reasons = stage.decide(table).to_pylist()
+    capped = [domains[i] for i, r in enumerate(reasons) if r == "domain_cap"]
+    assert capped and set(capped) == {"big.example"}
+    weights = table.column("sample_weight").to_pylist()
+    stem = [dict(s)["stem"] for s in table.column("quality_scores").to_pylist()]
+    assert all((w == 2.0) == (s >= 0.02) for w, s in zip(weights, stem, strict=True))
+    assert all(reasons[i] is None for i, w in enumerate(weights) if w > 1)
+    # deterministic: the same decision again
+    assert stage.decide(table).to_pylist() == reasons
