@@ -271,10 +271,20 @@ class Crawler:
                 self.pages_launched += 1
             resp = await http_get(self.session, q.url, int(self.s["max_body_bytes"]),
                                   self.accept if q.kind == "page" else SITEMAP_MIMES)
-            h.next_time = time.monotonic() + self._delay(h)
+            h.next_time = time.monotonic() + self._delay(h) + self._backoff(resp)
             self._handle(h, q, resp)
         finally:
             h.in_flight = False
+
+    def _backoff(self, resp: Response) -> float:
+        """A 429/503 slows the host down: Retry-After seconds when given, capped like Crawl-delay."""
+        if resp.status not in (429, 503):
+            return 0.0
+        try:
+            wait = float(resp.headers.get("retry-after", "5"))
+        except ValueError:
+            wait = 5.0
+        return min(max(wait, 0.0), float(self.s["max_crawl_delay"]))
 
     def _give_up(self, h: Host, reason: str, detail: str | None) -> None:
         """Record every queued URL of the host as not fetched, with the reason; no request is made."""

@@ -106,17 +106,17 @@ class WarcWriter:
                 exchange.url,
                 "response",
                 payload=io.BytesIO(exchange.payload),
+                length=len(exchange.payload),  # known: no temp-file buffering inside warcio
                 http_headers=StatusAndHeaders(
                     f"{exchange.status} {exchange.reason}", headers, protocol=exchange.http_version
                 ),
                 warc_headers_dict=extra,
             )
             records += [request, response]
+        meta = json.dumps(row, sort_keys=True).encode()
         records.append(
             w.create_warc_record(
-                row["url"],
-                "metadata",
-                payload=io.BytesIO(json.dumps(row, sort_keys=True).encode()),
+                row["url"], "metadata", payload=io.BytesIO(meta), length=len(meta),
                 warc_content_type=ROW_CONTENT_TYPE,
             )
         )
