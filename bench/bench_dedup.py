@@ -81,11 +81,11 @@ reader = lambda: JsonlReader(os.path.dirname(src), glob_pattern=os.path.basename
 kw = dict(skip_completed=False)
 n = sum(1 for _ in open(src))
 with timed(items=n) as probe:
-    LocalPipelineExecutor([reader(), MinhashDedupSignature(f"{work}/sigs", cfg)], tasks=1,
+    LocalPipelineExecutor([reader(), MinhashDedupSignature(output_folder=f"{work}/sigs", config=cfg)], tasks=1,
                           logging_dir=f"{work}/l1", **kw).run()
-    LocalPipelineExecutor([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", cfg)],
+    LocalPipelineExecutor([MinhashDedupBuckets(input_folder=f"{work}/sigs", output_folder=f"{work}/buckets", config=cfg)],
                           tasks=cfg.num_buckets, workers=1, logging_dir=f"{work}/l2", **kw).run()
-    LocalPipelineExecutor([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove", cfg)], tasks=1,
+    LocalPipelineExecutor([MinhashDedupCluster(input_folder=f"{work}/buckets", output_folder=f"{work}/remove", config=cfg)], tasks=1,
                           logging_dir=f"{work}/l3", **kw).run()
     LocalPipelineExecutor([reader(), MinhashDedupFilter(f"{work}/remove"), JsonlWriter(f"{work}/out")],
                           tasks=1, logging_dir=f"{work}/l4", **kw).run()
