@@ -119,6 +119,10 @@ class DedupStage(Stage):
         if io.exists(done):
             return
         parts = self.partitions()
+        if not parts:
+            io.write_json_atomic(self._path("_stats.json"), {"documents": 0})
+            io.write_json_atomic(done, {"partitions": 0})
+            return
         jobs = [{"input": p.inputs[0], "output": self._path("_signatures", f"part-{p.index:05d}.parquet"),
                  "part": p.index, "params": self.params, "tier_order": list(self.settings["tier_order"]),
                  "batch_rows": int(self.settings["batch_rows"])} for p in parts]
