@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
 
-_INVISIBLE = ["script", "style", "noscript", "template", "svg"]
+_INVISIBLE_CSS = "script, style, noscript, template, svg"
 
 
 @dataclass
@@ -47,7 +47,8 @@ def parse_html(body: bytes, x_robots_tag: str = "") -> PageInfo:
         href = a.attributes.get("href")
         if href:
             info.links.append(href)
-    tree.strip_tags(_INVISIBLE)
+    for node in tree.css(_INVISIBLE_CSS):
+        node.decompose()
     root = tree.body or tree.root
     info.text = " ".join(root.text(separator=" ").split()) if root else ""
     info.words = info.text.count(" ") + 1 if info.text else 0

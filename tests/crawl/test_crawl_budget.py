@@ -92,3 +92,11 @@ def test_yields_from_an_earlier_run(tmp_path):
         (run / f"stage-{n}" / "_manifest.json").write_text(json.dumps({"files": [{"path": "part-00000.parquet"}]}))
     yields = yields_from_run(str(run))
     assert yields == pytest.approx({"Docs": 0.75, "Shop": 1 / 6})
+
+
+def test_depth_limit(hosts, tmp_path):
+    site = hosts["shop-a"]
+    before = len(site.access_log)
+    _, rows = run_crawl(tmp_path / "run", [site.url("/p0.html")], "crawl.max_depth=2")
+    assert [p for p in site.paths()[before:] if p != "/robots.txt"] == ["/p0.html", "/p1.html", "/p2.html"]
+    assert sorted(r["depth"] for r in rows if r["kind"] == "page") == [0, 1, 2]

@@ -47,7 +47,8 @@ def sites(tmp_path_factory):
             "/robots.txt": robots_a,
             "/": Route(page("Home", ["/a.html", "/private/secret.html", "/private/open.html", "/r1",
                                      "/loop1", "/c0", "/slow", "/big", "/data.json", "/doc.pdf",
-                                     "mailto:x@example.com", "/noindex.html"])),
+                                     "mailto:x@example.com", "/noindex.html",
+                                     "/to-private", "/to-intranet"])),
             "/a.html": Route(page("A", ["/private/other.html", "/b.html", "/"])),
             "/b.html": Route(page("B", [])),
             "/private/open.html": Route(page("Open", [])),
@@ -56,6 +57,8 @@ def sites(tmp_path_factory):
             "/r1": Route(status=301, headers={"Location": "/r2"}),
             "/r2": Route(status=302, headers={"Location": "/redirected.html"}),
             "/redirected.html": Route(page("Redirected", [])),
+            "/to-private": Route(status=302, headers={"Location": "/private/via-redirect.html"}),
+            "/to-intranet": Route(status=302, headers={"Location": "http://10.255.255.1/admin"}),
             "/loop1": Route(status=301, headers={"Location": "/loop2"}),
             "/loop2": Route(status=301, headers={"Location": "/loop1"}),
             **chain,
@@ -95,7 +98,7 @@ def crawled(sites):
     manifest, rows = run_crawl(
         run_dir, seeds, "crawl.read_timeout=1.0", "crawl.total_timeout=2.0",
         "crawl.max_body_bytes=100000", "crawl.robots_retry_seconds=0.3", "crawl.robots_max_attempts=2",
-        "crawl.max_pages=200", "crawl.concurrency=8",
+        "crawl.max_pages=200", "crawl.concurrency=8", "crawl.allow_hosts=[10.255.255.1]",
     )
     return run_dir, manifest, rows
 
@@ -152,6 +155,13 @@ def test_redirects_loops_and_limits(sites, crawled):
     assert rows_by[a.url("/r1")][0]["redirect_to"] == a.url("/r2")
     assert paths.count("/loop1") == 1 and paths.count("/loop2") == 1
     assert rows_by[a.url("/loop2")][0]["reason"] == "redirect_loop"
+    # every hop is checked again: robots.txt, and the network guard on the new host
+    assert rows_by[a.url("/to-private")][0]["reason"] == "redirect"
+    assert "/private/via-redirect.html" not in paths
+    assert rows_by[a.url("/private/via-redirect.html")][0]["reason"] == "robots_disallowed"
+    intranet = rows_by["http://10.255.255.1/admin"][0]
+    assert intranet["reason"] == "blocked_network" and "10.255.255.1" in intranet["detail"]
+    assert intranet["requested"] is False
     # c0 → c1 … : at most 5 hops are followed from one link
     assert "/c5" in paths and "/c6" not in paths
     assert rows_by[a.url("/c5")][0]["reason"] == "too_many_redirects"
