@@ -20,12 +20,54 @@ BENCHMARKS_MD = BENCH_DIR.parent / "BENCHMARKS.md"
 START, END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 
 
+def _scaling_inputs(stage: str, factor: int, quick: bool) -> tuple[int, list[str], str]:
+    """Default scaling run of a stage whose module has no scale(): (stage number, config
+    overrides, input description) for `factor` times a base input of real text or pages."""
+    from bench import inputs
+
+    if stage == "extract":
+        n = (40 if quick else 160) * factor
+        return 2, [f"extract.inputs=[{inputs.pages_warc(n)}]"], f"{n:,} real HTML pages in a WARC"
+    sizes = {"quality": (250, 1_000, "web", 2048), "dedup": (1_000, 5_000, "prose", 2048),
+             "tokenize": (500, 2_000, "mixed", 4096)}
+    base_quick, base_full, kind, size = sizes[stage]
+    corpus = inputs.documents((base_quick if quick else base_full) * factor, kind=kind,
+                              doc_bytes=size, near_dups=0.05 if stage == "dedup" else 0.0)
+    key = {"quality": (3, "quality.input"), "dedup": (4, "dedup.input"),
+           "tokenize": (8, "tokenize.inputs")}[stage]
+    value = str(corpus.parquet) if stage == "dedup" else f"[{corpus.parquet}]"
+    return key[0], [f"{key[1]}={value}"], corpus.description
+
+
+SCALED_STAGES = ("extract", "quality", "dedup", "tokenize")  # crawl scales by site, not input
+
+
+def _default_scaling(stage: str, quick: bool) -> Result:
+    """The whole stage through the runner (Spark local) at 1x, 4x (and 16x) input."""
+    described: dict[int, str] = {}
+
+    def job_for(factor: int):
+        number, sets, desc = _scaling_inputs(stage, factor, quick)
+        described[factor] = desc
+        return harness.stage_run(number, sets), None
+
+    result = harness.scaling(f"{stage}.scaling", job_for, factors=(1, 4) if quick else (1, 4, 16),
+                             unit="docs" if stage != "extract" else "records", save=False,
+                             notes="whole stage via the runner on the default engine (Spark "
+                                   "local), start-up included: growth shows fixed vs per-item "
+                                   "cost")
+    result.input_desc = " → ".join(described[f] for f in sorted(described))
+    result.save()
+    return result
+
+
 def discover() -> list[str]:
     found = {p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py")}
     return [s for s in STAGES if s in found] + sorted(found - set(STAGES))
 
 
-def run_stage(stage: str, quick: bool, reps: int | None = None) -> tuple[list[Result], str]:
+def run_stage(stage: str, quick: bool, reps: int | None = None,
+              scaling: bool = True) -> tuple[list[Result], str]:
     """Run one stage module; returns its results and a status line (never raises)."""
     try:
         module = importlib.import_module(f"bench.bench_{stage}")
@@ -34,11 +76,13 @@ def run_stage(stage: str, quick: bool, reps: int | None = None) -> tuple[list[Re
     harness.CONTEXT.update(stage=stage, quick=quick, reps=reps)
     try:
         results = list(module.run(quick) or [])
-        if hasattr(module, "scale"):  # optional: the stage at 1x, 4x, 16x input (1x, 4x quick)
+        if hasattr(module, "scale"):  # the stage at 1x, 4x, 16x input (1x, 4x quick)
             results.append(harness.scaling(
                 f"{stage}.scaling", lambda f: module.scale(f, quick),
                 factors=(1, 4) if quick else (1, 4, 16), unit=getattr(module, "SCALE_UNIT", "docs"),
                 input_desc=getattr(module, "SCALE_INPUT", "")))
+        elif stage in SCALED_STAGES and scaling and not quick:
+            results.append(_default_scaling(stage, quick))
     except Exception:
         traceback.print_exc()
         return [], "failed: " + traceback.format_exc().strip().splitlines()[-1]
@@ -67,8 +111,7 @@ def rows(result: dict) -> list[list[str]]:
     for i, (key, side) in enumerate(result["sides"].items()):
         ratio = result["ratios"].get(key)
         if key in scaling:
-            growth = scaling[key]["growth"]
-            ratio_text = f"cost/item ×{growth:.2f}" if growth else "—"
+            ratio_text = _scaling_text(scaling[key])
         else:
             ratio_text = "—" if key == "ours" else (f"{ratio:.2f}" if ratio else "—")
         metrics = ", ".join(f"{k}={_fmt_metric(v)}" for k, v in (side.get("metrics") or {}).items())
@@ -84,6 +127,15 @@ def rows(result: dict) -> list[list[str]]:
             goal_text if i == 0 else "", below,
         ])
     return out
+
+
+def _scaling_text(point: dict) -> str:
+    """Marginal cost of the items added since the previous factor, and its growth."""
+    if point.get("marginal_cpu_ms_per_item") is None:
+        return "base"
+    text = (f"+{point['marginal_cpu_ms_per_item']:.3g} ms CPU, "
+            f"+{point['marginal_rss_kb_per_item']:.3g} KB RSS per extra item")
+    return text + (f", growth ×{point['growth']:.2f}" if point.get("growth") else "")
 
 
 def _fmt_metric(v) -> str:
@@ -129,8 +181,7 @@ def summary(results: list[dict], markdown: bool) -> str:
         speed = (f"{_num(ours.get('per_core'))} {r['unit']}/s" if ours.get("ok")
                  else f"FAILED: {ours.get('error', '')[:60]}")
         if r.get("scaling"):
-            ratio = "cost/item " + ", ".join(
-                f"{p['factor']}x: ×{p['growth']:.2f}" for p in r["scaling"] if p["growth"])
+            ratio = "; ".join(f"{p['factor']}x: {_scaling_text(p)}" for p in r["scaling"][1:])
         else:
             ratio = ", ".join(f"{k} {v:.2f}" if v else f"{k} —" for k, v in r["ratios"].items())
         goals = "; ".join(g["goal"] + (f" (is {_fmt_metric(g['value'])})" if g.get("metric")
@@ -196,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only this stage benchmark (repeatable): {', '.join(STAGES)}")
     parser.add_argument("--reps", type=int, help="repetitions for every comparison (default: "
                         "each benchmark's own)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 1x/4x/16x runs "
+                        "(quick mode runs only the ones a stage module defines)")
     parser.add_argument("--list", action="store_true", help="list stage benchmarks and exit")
     parser.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = parser.parse_args(argv)
@@ -215,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         started = time.perf_counter()
         print(f"[bench] {stage}: running{' (quick)' if args.quick else ''} ...", file=sys.stderr)
-        stage_results, statuses[stage] = run_stage(stage, args.quick, args.reps)
+        stage_results, statuses[stage] = run_stage(stage, args.quick, args.reps,
+                                                   not args.no_scaling)
         statuses[stage] += f" in {time.perf_counter() - started:.0f}s"
         print(f"[bench] {stage}: {statuses[stage]}", file=sys.stderr)
         results += stage_results

@@ -228,6 +228,22 @@ def call(fn: Callable | str, *args) -> Job:
     return Job(OURS_PYTHON, code)
 
 
+def stage_run(number: int, sets: Sequence[str]) -> Job:
+    """A Job running pipeline stage `number` end to end through the runner (engine, commits,
+    manifest) in a fresh run folder, with config overrides `sets`; items = the stage's rows_in."""
+    return call("bench.harness:_run_stage", number, list(sets))
+
+
+def _run_stage(number: int, sets: list[str]) -> dict:
+    from pipeline.config import load_config
+    from pipeline.runner import run_stage
+
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as run_dir:
+        manifest = run_stage(number, run_dir, load_config(None, sets), progress=False)
+    return {"items": manifest["rows_in"], "rows_out": manifest["rows_out"],
+            "engine": manifest.get("engine")}
+
+
 def peer_job(peer: str, target: Path | str, args: Sequence[str] = (),
              env: dict[str, str] | None = None) -> Job:
     """A Job in `peer`'s venv (built on first use). If the venv cannot be built here, the Job
@@ -267,8 +283,10 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
 
     CPU comes from wait4() (the process and its reaped descendants). Peak memory is sampled
     every 50 ms: the tree's summed RSS (shared pages counted per process) and each process's
-    VmHWM, plus the VmHWM a timed section reports at its end. ru_maxrss is not used: a child
-    inherits the forking parent's RSS in it, so every side would look as big as the harness.
+    VmHWM, plus the VmHWM a timed section reports at its end. ru_maxrss counts only when above
+    the harness's own peak: a child inherits the forking parent's peak in it, so otherwise every
+    side would look as big as the harness. A short process without a timed section may peak
+    between samples: time the work with `timed` for exact peaks.
     """
     import psutil  # the harness runs in our venv, which has it
 
@@ -277,6 +295,7 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
         probe_file, out_file, err_file = (Path(tmp) / n for n in ("probe", "out", "err"))
         full_env = {**os.environ, "PYTHONPATH": _pythonpath_for(python), PROBE_ENV: str(probe_file),
                     "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+        own_hwm = _vm_hwm()  # what a child's ru_maxrss inherits from us (see below)
         with open(out_file, "w") as out, open(err_file, "w") as err:
             start = time.perf_counter()
             # A peer starts in an empty folder: `-c` code puts the cwd on sys.path, and the repo's
@@ -299,6 +318,8 @@ def run_python(python: Path | str, target: Path | str, args: Sequence[str] = (),
         cpu = usage.ru_utime + usage.ru_stime
         probes = [json.loads(line) for line in _read(probe_file).splitlines() if line.strip()]
         peak = max([peak, *(p.get("peak_rss_bytes", 0) for p in probes)])
+        if usage.ru_maxrss * 1024 > own_hwm * 1.05:  # above what it inherited: its own peak
+            peak = max(peak, usage.ru_maxrss * 1024)
         peak_mb = peak / 2**20
         m = Measurement(wall, cpu, round(peak_mb, 1), proc.returncode, "process", wall, cpu,
                         stdout_tail=_read(out_file)[-2000:], stderr_tail=_read(err_file)[-3000:])
@@ -563,8 +584,10 @@ def scaling(name: str, job_for: Callable[[int], tuple[Job | Callable | str, int]
             log=sys.stderr) -> Result:
     """Run the same job at growing input sizes: `job_for(factor) -> (job, items)`.
 
-    Reports per factor the CPU seconds, peak RSS and RSS per item, and `growth`: CPU per item
-    relative to the smallest factor (1.0 = linear cost; 1.3 = 30% costlier per item).
+    Per factor: CPU seconds, peak RSS, and the *marginal* costs from the previous factor — CPU
+    ms and peak-RSS KB per extra item — so a fixed start-up (a JVM, a model load) does not hide
+    how cost grows. `growth` = marginal CPU per item / the first marginal (1.0 = linear cost;
+    1.3 = each item 30% costlier at that size); it needs three factors or more.
     """
     reps = CONTEXT["reps"] or reps
     timeout = timeout or default_timeout()
@@ -581,16 +604,26 @@ def scaling(name: str, job_for: Callable[[int], tuple[Job | Callable | str, int]
             if not m.ok:
                 break
         sides[f"{f}x"] = _summarise(job, runs, items)
-    base = sides[f"{factors[0]}x"]
-    base_cost = base.median_cpu_s / base.items if base.ok and base.items else None
-    points = []
+    points, previous, first_marginal = [], None, None
     for f in factors:
         s = sides[f"{f}x"]
-        cost = s.median_cpu_s / s.items if s.ok and s.items else None
-        points.append({"factor": f, "items": s.items, "cpu_s": s.median_cpu_s,
-                       "wall_s": s.median_wall_s, "peak_rss_mb": s.peak_rss_mb,
-                       "rss_kb_per_item": s.rss_kb_per_item,
-                       "growth": round(cost / base_cost, 3) if cost and base_cost else None})
+        point = {"factor": f, "items": s.items, "cpu_s": s.median_cpu_s, "wall_s": s.median_wall_s,
+                 "peak_rss_mb": s.peak_rss_mb, "rss_kb_per_item": s.rss_kb_per_item,
+                 "marginal_cpu_ms_per_item": None, "marginal_rss_kb_per_item": None,
+                 "growth": None}
+        if s.ok and s.items and previous and previous.ok and previous.items and \
+                s.items > previous.items:
+            extra = s.items - previous.items
+            marginal = (s.median_cpu_s - previous.median_cpu_s) / extra
+            point["marginal_cpu_ms_per_item"] = round(marginal * 1000, 4)
+            point["marginal_rss_kb_per_item"] = round(
+                (s.peak_rss_mb - previous.peak_rss_mb) * 1024 / extra, 2)
+            if first_marginal is None:
+                first_marginal = marginal
+            elif first_marginal > 0:
+                point["growth"] = round(marginal / first_marginal, 3)
+        points.append(point)
+        previous = s
     result = _result(name, unit, input_desc, reps, sides, {}, None, notes, scaling=points)
     if save:
         result.save()

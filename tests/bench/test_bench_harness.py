@@ -97,13 +97,19 @@ def test_call_runs_a_function_in_our_venv_and_keeps_its_metrics(results_dir):
 
 
 @pytest.mark.slow
-def test_scaling_reports_growth_and_memory_per_item(results_dir, script):
-    result = scaling("selftest.scaling", lambda f: (Job(sys.executable, script, [str(10 * f)]),
-                                                    1000 * f), factors=(1, 4))
-    assert [p["factor"] for p in result.scaling] == [1, 4]
-    assert result.scaling[0]["growth"] == 1.0 and result.scaling[1]["growth"] > 0
-    assert result.sides["4x"].peak_rss_mb > 40
-    assert all(p["rss_kb_per_item"] > 0 for p in result.scaling)
+def test_scaling_reports_marginal_cost_and_memory_per_item(results_dir):
+    code = ("from bench.harness import timed\nwith timed(items={}):\n"
+            "    b = bytearray({} * 2**20)\n    b[::4096] = b'\\x01' * len(b[::4096])")
+    result = scaling("selftest.scaling",
+                     lambda f: (Job(sys.executable, code.format(1000 * f, 20 * f)), 1000 * f),
+                     factors=(1, 2, 4))
+    assert [p["factor"] for p in result.scaling] == [1, 2, 4]
+    base, *more = result.scaling
+    assert base["marginal_cpu_ms_per_item"] is None  # nothing before the first size
+    for point in more:  # each extra item allocates 20 KB: the marginal memory shows it
+        assert 10 < point["marginal_rss_kb_per_item"] < 40
+        assert point["marginal_cpu_ms_per_item"] is not None
+    assert result.sides["4x"].peak_rss_mb > 80
 
 
 def test_markdown_section_is_rewritten_in_place(tmp_path, monkeypatch, results_dir):
