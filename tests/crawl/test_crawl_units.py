@@ -172,3 +172,17 @@ def test_budget_targets_and_deficits():
     scaled = Budget({"category_shares": {}, "default_share": None}, {"Shop": 0.1, "Docs": 0.9})
     t = scaled.targets({"Shop", "Docs"})
     assert t["Docs"] == pytest.approx(0.9) and t["Shop"] == pytest.approx(0.1)
+
+
+def test_seeds_from_config_and_file(tmp_path):
+    from crawl.stage import read_seeds
+    from pipeline.errors import ConfigError, InputError
+
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("# start here\nhttp://a.example/\n\n  http://b.example/x  \n")
+    settings = {"seeds": ["http://c.example/"], "seeds_file": str(seeds)}
+    assert read_seeds(settings) == ["http://c.example/", "http://a.example/", "http://b.example/x"]
+    with pytest.raises(ConfigError, match="crawl.seeds"):
+        read_seeds({"seeds": [], "seeds_file": None})
+    with pytest.raises(InputError, match="crawl.seeds_file"):
+        read_seeds({"seeds": [], "seeds_file": str(tmp_path / "missing.txt")})
