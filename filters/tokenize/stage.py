@@ -180,7 +180,7 @@ class TokenizeStage(Stage):
             tokenizer, docs.column("text").fill_null("").to_pylist(),
             spans if any(spans) else None, [headers[i] for i in live], policy,
             bool(settings["mask_meta"]), bool(settings["append_eos"]))
-        base = table.drop_columns(["text", "no_loss_spans", "repo", "number"])
+        base = table.drop_columns(["text", "no_loss_spans"])  # tokens replace text
         base = base.append_column("copy", plan.column("copy")).append_column("meta", pa.array(headers))
         base = base.append_column("decontam_evidence", evidence)
         base = base.append_column("drop_reason", pa.array(drop, pa.string()))
