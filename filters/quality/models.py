@@ -48,12 +48,8 @@ def fasttext_scores(texts: list[str], path: str, label: str = "__label__hq") -> 
     model = load_fasttext(path)
     lines = [fasttext_text(t) for t in texts]
     labels, probs = model.predict(lines, k=-1)
-    out = np.zeros(len(texts))
-    for i, (names, values) in enumerate(zip(labels, probs, strict=True)):
-        for name, value in zip(names, values, strict=True):
-            if name == label:
-                out[i] = float(value)
-    return out
+    return np.array([p[names.index(label)] if label in names else 0.0
+                     for names, p in zip(labels, probs, strict=True)], dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- edu regressor
