@@ -5,7 +5,7 @@ Two backends, same interface (`classify(texts) -> (topics, formats, topic_conf, 
   distilled from the MiniLM zero-shot teacher on real pages (`crawl/selection/train_head.py`);
   ~0.3 ms per page, no model load.
 - `minilm`: the teacher itself: all-MiniLM-L6-v2 embeddings of the text prefix against embedded
-  label descriptions (cosine argmax). ~30 ms per page on one core; for audits, not the hot loop.
+  label descriptions (cosine argmax). ~130 ms CPU per page here; for audits, not the hot loop.
 """
 
 from __future__ import annotations
