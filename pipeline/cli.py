@@ -85,7 +85,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         overrides = list(args.set) + (["quality.rethreshold=true"] if args.rethreshold else [])
         config = load_config(args.config, overrides)
-        manifest = run_stage(args.stage, args.run, config, force=args.force)
+        # Re-thresholding rewrites stage 3's kept rows from the stored scores (kept outside stage-3/).
+        manifest = run_stage(args.stage, args.run, config, force=args.force or args.rethreshold)
         print(f"stage-{args.stage} done: {manifest['rows_in']} rows in, {manifest['rows_out']} out "
               f"→ {args.run}/stage-{args.stage}")
         return 0

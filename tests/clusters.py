@@ -24,7 +24,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for(log: Path, text: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+def _wait_for(log: Path, text: str, proc: subprocess.Popen, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if log.exists() and text in log.read_text(errors="replace"):
