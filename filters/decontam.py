@@ -35,6 +35,7 @@ TEXT_FIELDS = ("prompt", "canonical_solution", "test", "text", "code", "test_lis
 SWE_ID = re.compile(r"^[A-Za-z0-9_.-]+__[A-Za-z0-9_.-]+-\d+$")
 GITHUB_REF = (r"github\.com/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)"
               r"/(?:pull|issues)/(?P<number>\d+)")
+MIN_WORD_LETTERS = 2  # a word with fewer letters carries little evidence of copying
 CHUNK_BYTES = 1 << 20  # texts are checked in ~1 MB slices: numpy temporaries stay cache/heap sized
 _PRIME = np.uint64(1099511628211)
 _PRIME_INV = np.uint64(pow(1099511628211, -1, 2**64))
@@ -293,6 +294,24 @@ def _swe_ids_in(data) -> set[str]:
     return found
 
 
+def _letters_per_word(words: Words) -> np.ndarray:
+    """How many letters (ASCII letters or non-ASCII bytes) each word has."""
+    data = words.data
+    is_letter = ((data >= ord("a")) & (data <= ord("z"))) | (data >= 0x80)
+    cumulative = np.concatenate([[0], np.cumsum(is_letter, dtype=np.int64)])
+    return cumulative[words.end] - cumulative[words.start]
+
+
+def _informative_windows(letters: np.ndarray, n: int) -> np.ndarray:
+    """Windows of n words of which at least a quarter have 2+ letters.
+
+    Benchmark n-grams made of single letters, numbers or operators ("a | b | c …", "1, 3, 5, 7 …",
+    "1.34 1.87 …") also occur in ordinary documentation and tables; matching them flags clean pages.
+    """
+    long_words = (letters >= MIN_WORD_LETTERS).astype(np.int64)
+    return np.convolve(long_words, np.ones(n, np.int64), "valid") * 4 >= n
+
+
 def build_index(files: list[str], ngram: int = 13, min_words: int = 8) -> BenchmarkIndex:
     items: list[tuple[str, str]] = []
     ids: set[str] = set()
@@ -307,6 +326,7 @@ def build_index(files: list[str], ngram: int = 13, min_words: int = 8) -> Benchm
     words = split_words(pa.array([text for _, text in items], pa.string()))
     index.vocab = np.unique(words.hashes)
     bounds = np.searchsorted(words.doc, np.arange(len(items) + 1))
+    letters = _letters_per_word(words)
     by_length: dict[int, dict[int, str]] = {}
     for item, (label, _) in enumerate(items):
         item_words = words.hashes[bounds[item]:bounds[item + 1]]
@@ -314,7 +334,8 @@ def build_index(files: list[str], ngram: int = 13, min_words: int = 8) -> Benchm
             continue
         n = min(len(item_words), ngram)
         table = by_length.setdefault(n, {})
-        for h in _rolling_hashes(item_words, n).tolist():
+        informative = _informative_windows(letters[bounds[item]:bounds[item + 1]], n)
+        for h in _rolling_hashes(item_words, n)[informative].tolist():
             table.setdefault(h, label)
     index.labels = by_length
     index.hashes = {n: np.array(sorted(t), dtype=np.uint64) for n, t in sorted(by_length.items())}
