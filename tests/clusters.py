@@ -41,6 +41,7 @@ def spark_standalone(workdir: Path, cores: int = 2, memory: str = "3g") -> Itera
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", SPARK_WORKER_DIR=str(workdir / "work"),
                PYSPARK_PYTHON=sys.executable)
+    env.pop("SPARK_CONF_DIR", None)  # the pipeline's log4j config hides the INFO lines awaited here
     port = free_port()
     url = f"spark://127.0.0.1:{port}"
     klass = str(BIN / "spark-class")
@@ -76,7 +77,7 @@ def ray_head() -> Iterator[str]:
 
     workdir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's unix sockets live under it
     port = free_port()
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
     cmd = [str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
            "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
            "--temp-dir", workdir]
