@@ -118,8 +118,16 @@ def load_config(config_file: str | Path | None = None, overrides: list[str] | No
 
 
 def config_sha256(config: dict, sections: tuple[str, ...]) -> str:
-    """Hash of what a stage's output depends on: its own sections plus the seed (not the engine)."""
-    relevant = {name: config.get(name) for name in sorted(sections)}
+    """Hash of what a stage's output depends on: its sections (or dotted keys) and the seed.
+
+    The engine is left out on purpose: every engine gives the same output.
+    """
+    relevant: dict[str, Any] = {}
+    for name in sorted(sections):
+        value: Any = config
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        relevant[name] = value
     relevant["seed"] = config.get("seed")
     blob = json.dumps(relevant, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()

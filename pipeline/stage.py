@@ -66,7 +66,7 @@ class Stage:
     name: ClassVar[str]
     schema: ClassVar[pa.Schema]            # columns every kept row must have (extra columns are kept)
     schema_version: ClassVar[str]
-    config_sections: ClassVar[tuple[str, ...]] = ()  # sections the output depends on (default: name)
+    config_sections: ClassVar[tuple[str, ...]] = ()  # sections or dotted keys the output depends on (default: name)
     runs_on_driver: ClassVar[bool] = False  # True: partitions run in this process, not on the engine
 
     def __init__(self, ctx: StageContext):

@@ -85,7 +85,7 @@ class TokenizeStage(Stage):
     name = "tokenize"
     schema = SCHEMA
     schema_version = VERSION
-    config_sections = ("tokenize", "github")
+    config_sections = ("tokenize", "github.benchmarks")
 
     # --- configuration -------------------------------------------------------------------------
     @property

@@ -58,3 +58,12 @@ def test_free_form_tables_accept_any_key_but_sections_do_not():
     assert config["spark"]["conf"] == {"spark.executor.memory": "2g"}
     with pytest.raises(ConfigError, match="'spark.conff'"):
         load_config(None, ["spark.conff=1"])
+
+
+def test_config_hash_can_follow_a_single_key():
+    base = load_config(None, [])
+    other_repos = load_config(None, ["github.repos=[/tmp/repo]"])
+    other_benchmarks = load_config(None, ["github.benchmarks=[]"])
+    sections = ("tokenize", "github.benchmarks")
+    assert config_sha256(base, sections) == config_sha256(other_repos, sections)
+    assert config_sha256(base, sections) != config_sha256(other_benchmarks, sections)
