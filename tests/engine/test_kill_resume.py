@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 from pipeline.runner import run_stage
 from tests.engine.helpers import stage_rows, word_config
 from tests.engine.wordstage import WordStage
+from tests.kill import kill_tree
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +48,7 @@ def test_killed_run_resumes_to_identical_rows(shared_data, tmp_path, kill_after_
     if kill_after_commits == 0:
         while not (run_dir / "stage-90" / "_state.json").exists() and proc.poll() is None:
             time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver, its Spark JVM and python workers
-    proc.wait()
+    kill_tree(proc)  # the driver, its Spark JVM and the python workers
     assert not (run_dir / "stage-90" / "_manifest.json").exists()
 
     resumed = run_stage(WordStage, str(run_dir), config)

@@ -3,7 +3,6 @@
 import gzip
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from filters.tokenize.tokenizer import ENDOFTEXT, load_tokenizer
 from pipeline.config import load_config
 from pipeline.reader import TokenReader
 from pipeline.runner import run_stage
+from tests.kill import kill_tree
 from tests.tokenize.corpus import code_rows, page_rows, web_rows, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,8 +193,7 @@ def test_sigkill_mid_stage_then_resume_gives_identical_shards(inputs, tmp_path):
     while not list((run_dir / "stage-8" / "_parts").glob("*.json")) and proc.poll() is None:
         assert time.monotonic() < deadline, "the stage made no progress"
         time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_tree(proc)  # the driver, its Spark JVM and the python workers
     assert not (run_dir / "stage-8" / "_manifest.json").exists()
     resumed = run_stage(8, str(run_dir), load_config(None, sets))
     assert [f["sha256"] for f in resumed["files"]] == [f["sha256"] for f in reference["files"]]
