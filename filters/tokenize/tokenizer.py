@@ -87,10 +87,12 @@ class TiktokenAdapter(TokenizerAdapter):
         self.encoding = tiktoken.Encoding(name=spec.name, pat_str=spec.pat_str,
                                           mergeable_ranks=ranks, special_tokens=specials)
         self.name, self.n_vocab, self.specials = spec.name, self.encoding.n_vocab, specials
-        self.threads = max(1, os.cpu_count() or 1)
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return self.encoding.encode_ordinary_batch(texts, num_threads=self.threads)
+        """One thread: the engine runs a task per core, and tiktoken's thread pool costs about
+        half the CPU per token (measured: 2.4-2.7M vs 1.4M tokens/s per core on real text)."""
+        encode = self.encoding.encode_ordinary
+        return [encode(text) for text in texts]
 
     def decode(self, ids) -> str:
         return self.encoding.decode([int(i) for i in ids])
