@@ -51,6 +51,51 @@ def char_class(chars: str) -> str:
     return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars))) + "]"
 
 
+SUFFIX_CLASS = char_class("…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«%.")
+# A chunk WORD_RE cuts into its word and at most one trailing mark (its fast path), as RE2
+PLAIN_CHUNK = r"^[\pL\pN](?:[\pL\pN_]*[\pL\pN])?" + SUFFIX_CLASS + "?$"
+TRAILING_MARK = SUFFIX_CLASS + "$"
+
+
+def split_words(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """WORD_RE.findall of every text, flattened, with each token's text index.
+
+    WORD_RE never matches across whitespace and its look-arounds only see whitespace at a chunk's
+    edges, so a text's tokens are the concatenated tokens of its whitespace-separated chunks
+    (Arrow's whitespace is exactly str.isspace()). Chunks repeat a lot, so each distinct chunk is
+    cut once: plain words (and a word plus one trailing mark) in Arrow, the rest by WORD_RE.
+    """
+    chunks = pc.utf8_split_whitespace(texts)
+    per_text = pc.list_value_length(chunks).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    encoded = pc.dictionary_encode(pc.list_flatten(chunks))
+    tokens = _chunk_tokens(encoded.dictionary).take(encoded.indices)
+    per_chunk = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
+    doc = np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), per_text), per_chunk)
+    return pc.list_flatten(tokens).cast(pa.large_string()), doc
+
+
+def _chunk_tokens(chunks: pa.Array) -> pa.LargeListArray:
+    """WORD_RE.findall of each (distinct) chunk, as a list array in chunk order."""
+    plain = _mask(pc.match_substring_regex(chunks, PLAIN_CHUNK))
+    marked = plain & _mask(pc.match_substring_regex(chunks, TRAILING_MARK))
+    plain_at, marked_at, other_at = np.flatnonzero(plain), np.flatnonzero(marked), np.flatnonzero(~plain)
+    other = [WORD_RE.findall(c) for c in chunks.take(pa.array(other_at)).to_pylist()]
+    counts = plain.astype(np.int64) + marked
+    counts[other_at] = [len(t) for t in other]
+    words = pc.replace_substring_regex(chunks.take(pa.array(plain_at)), TRAILING_MARK, "")
+    marks = pc.utf8_slice_codeunits(chunks.take(pa.array(marked_at)), start=-1)
+    source = pa.concat_arrays([words.cast(pa.large_string()), marks.cast(pa.large_string()),
+                               pa.array([t for ts in other for t in ts], pa.large_string())])
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    order = np.empty(int(offsets[-1]), np.int64)      # token position → index into `source`
+    order[offsets[plain_at]] = np.arange(len(plain_at))
+    order[offsets[marked_at] + 1] = len(plain_at) + np.arange(len(marked_at))
+    sizes = counts[other_at]
+    within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    order[np.repeat(offsets[other_at], sizes) + within] = len(plain_at) + len(marked_at) + np.arange(sizes.sum())
+    return pa.LargeListArray.from_arrays(pa.array(offsets), source.take(pa.array(order)))
+
+
 @dataclass
 class Segments:
     """Pieces of every document (words, lines, paragraphs) flattened into one Arrow array."""
@@ -58,10 +103,6 @@ class Segments:
     values: pa.Array          # large_string, one entry per piece
     doc: np.ndarray           # int64 index of the owning document, non-decreasing
     n_docs: int
-
-    @classmethod
-    def from_lists(cls, pieces: list[list[str]]) -> Segments:
-        return cls.from_list_array(pa.array(pieces, type=pa.large_list(pa.large_string())))
 
     @classmethod
     def from_list_array(cls, lists: pa.Array, keep: np.ndarray | None = None) -> Segments:
@@ -136,7 +177,9 @@ class TextBatch:
 
     @cached_property
     def words(self) -> Segments:
-        return Segments.from_lists([WORD_RE.findall(t) for t in self.texts])
+        """WORD_RE's tokens, found once per distinct whitespace chunk of the batch (see split_words)."""
+        tokens, doc = split_words(self.array)
+        return Segments(tokens, doc, self.n)
 
     @cached_property
     def splitlines(self) -> Segments:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from filters.quality import corpus, models, rules
-from filters.quality.textbatch import TextBatch
+from filters.quality.textbatch import WORD_RE, TextBatch, split_words
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,19 @@ def test_gopher_quality_measures_follow_the_text(ccnet):
     assert "gopher_too_many_hashes" in b.reasons
     assert (a.score > b.score).all()
     assert (a.stats["stop_words"] >= 2).all()
+
+
+def test_batch_word_split_equals_the_word_regex_per_text(ccnet, heldout_items):
+    """The chunk-deduplicated splitter must give exactly WORD_RE.findall, text by text."""
+    texts = [d["text"] for d in ccnet] + [p.text for p in heldout_items]
+    texts += ["", "  \x1c lead\u2028trail\x85 ", "don't U.S. e.g. (see: x-y) ...end… «Ça» 3.14 _a_",
+              "naïve Straße — 東京は晴れ。 https://example.org/a?b=c). def f(x): return x**2"]
+    import pyarrow as pa
+
+    tokens, doc = split_words(pa.array(texts, pa.large_string()))
+    expected = [WORD_RE.findall(t) for t in texts]
+    assert tokens.to_pylist() == [w for words in expected for w in words]
+    assert doc.tolist() == [i for i, words in enumerate(expected) for _ in words]
 
 
 def test_batch_result_equals_one_doc_at_a_time(ccnet):
