@@ -10,13 +10,13 @@ Defaults are datatrove's (see ../shared/reference/algorithms.md §3.2-3.5); ever
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 from filters.quality.textbatch import (
     PUNCTUATION_CHARS,
@@ -298,32 +298,45 @@ class _NGrams:
         """Chars of repeated n-grams, skipping n words after each repeat (datatrove's scan).
 
         Only positions whose n-gram occurred earlier in the document can count, so the sequential
-        scan runs over those positions, not over every word.
+        scan (compiled: it is inherently sequential) runs over those positions, not over every word.
         """
-        out = np.zeros(self.n_docs)
-        pos, group, is_first, _ = self.groups(n)
+        pos, group, is_first, counts = self.groups(n)
         candidates = np.flatnonzero(~is_first)
         if len(candidates) == 0:
-            return out
-        first_pos = pos[is_first]
-        cum = self.cum
-        current_doc, next_allowed, skip_starts, seen = -1, 0, [], set()
-        for p, g, d in zip(pos[candidates].tolist(), group[candidates].tolist(),
-                           self.doc[pos[candidates]].tolist(), strict=True):
-            if d != current_doc:
-                current_doc, next_allowed, skip_starts, seen = d, 0, [], set()
-            if p < next_allowed:
-                continue
-            f = first_pos[g]
-            k = bisect.bisect_left(skip_starts, f) - 1
-            first_visited = k < 0 or f > skip_starts[k] + n - 1
-            if first_visited or g in seen:
-                out[d] += cum[p + n] - cum[p]
-                next_allowed = p + n
-                skip_starts.append(p)
-            else:
-                seen.add(g)
-        return out
+            return np.zeros(self.n_docs)
+        return _scan_duplicates(pos[candidates], group[candidates], self.doc[pos[candidates]],
+                                pos[is_first], self.cum, n, self.n_docs, len(counts))
+
+
+@njit(cache=True)
+def _scan_duplicates(pos, group, doc, first_pos, cum, n, n_docs, n_groups):  # pragma: no cover
+    """datatrove's find_all_duplicate, replayed over the positions of non-first n-gram occurrences.
+
+    At a candidate p (not inside a skipped span): if its group's first occurrence f was visited
+    (not inside a skipped span) or the group was already met at a visited position, the n-gram is
+    a repeat: count its chars and skip n words. Otherwise this is the first visited occurrence.
+    """
+    out = np.zeros(n_docs)
+    seen_in = np.zeros(n_groups, np.int64)  # doc + 1 where the group was met at a visited position
+    skips = np.empty(len(pos), np.int64)    # starts of skipped spans, increasing within a document
+    n_skips, doc_begin, current, next_allowed = 0, 0, -1, 0
+    for i in range(len(pos)):
+        p, g, d = pos[i], group[i], doc[i]
+        if d != current:
+            current, next_allowed, doc_begin = d, 0, n_skips
+        if p < next_allowed:
+            continue
+        f = first_pos[g]
+        k = doc_begin + np.searchsorted(skips[doc_begin:n_skips], f) - 1
+        first_visited = k < doc_begin or f > skips[k] + n - 1
+        if first_visited or seen_in[g] == d + 1:
+            out[d] += cum[p + n] - cum[p]
+            next_allowed = p + n
+            skips[n_skips] = p
+            n_skips += 1
+        else:
+            seen_in[g] = d + 1
+    return out
 
 
 # --------------------------------------------------------------------------- C4 + FineWeb lines

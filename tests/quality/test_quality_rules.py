@@ -57,6 +57,32 @@ def test_batch_word_split_equals_the_word_regex_per_text(ccnet, heldout_items):
     assert doc.tolist() == [i for i, words in enumerate(expected) for _ in words]
 
 
+def _find_all_duplicate(words: list[str], n: int) -> int:
+    """datatrove's Gopher repetition scan (gopher_repetition_filter.find_all_duplicate)."""
+    unique, repeated_chars, idx = set(), 0, 0
+    while idx < len(words) - n + 1:
+        n_gram = "".join(words[idx:idx + n])
+        if n_gram in unique:
+            repeated_chars += len(n_gram)
+            idx += n
+        else:
+            unique.add(n_gram)
+            idx += 1
+    return repeated_chars
+
+
+def test_duplicate_ngram_chars_replay_datatrove_scan(ccnet, heldout_items):
+    texts = [d["text"] for d in ccnet] + [p.text for p in heldout_items]
+    texts.append(" ".join(["a b c d e f"] * 7 + ["a b c x"] * 5 + ["g h"] * 9))  # overlapping repeats
+    batch = TextBatch(texts)
+    stats = rules.gopher_repetition(batch).stats
+    chars = np.array([len(t) for t in texts], dtype=np.float64)
+    for n in range(5, 11):
+        expected = [_find_all_duplicate(WORD_RE.findall(t), n) for t in texts]
+        assert any(expected)
+        np.testing.assert_allclose(stats[f"dup_{n}_gram"] * chars, expected)
+
+
 def test_batch_result_equals_one_doc_at_a_time(ccnet):
     texts = [d["text"] for d in ccnet]
     together = rules.gopher_repetition(TextBatch(texts))
