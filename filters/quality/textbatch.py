@@ -57,21 +57,29 @@ PLAIN_CHUNK = r"^[\pL\pN](?:[\pL\pN_]*[\pL\pN])?" + SUFFIX_CLASS + "?$"
 TRAILING_MARK = SUFFIX_CLASS + "$"
 
 
-def split_words(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """WORD_RE.findall of every text, flattened, with each token's text index.
+def split_words(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
+    """WORD_RE.findall of every text, flattened and dictionary-encoded, with each token's text index.
 
     WORD_RE never matches across whitespace and its look-arounds only see whitespace at a chunk's
     edges, so a text's tokens are the concatenated tokens of its whitespace-separated chunks
     (Arrow's whitespace is exactly str.isspace()). Chunks repeat a lot, so each distinct chunk is
-    cut once: plain words (and a word plus one trailing mark) in Arrow, the rest by WORD_RE.
+    cut once: plain words (and a word plus one trailing mark) in Arrow, the rest by WORD_RE. The
+    token strings are never expanded per occurrence: only their dictionary ids are (numpy).
     """
     chunks = pc.utf8_split_whitespace(texts)
     per_text = pc.list_value_length(chunks).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     encoded = pc.dictionary_encode(pc.list_flatten(chunks))
-    tokens = _chunk_tokens(encoded.dictionary).take(encoded.indices)
-    per_chunk = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
-    doc = np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), per_text), per_chunk)
-    return pc.list_flatten(tokens).cast(pa.large_string()), doc
+    chunk_ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    cut = _chunk_tokens(encoded.dictionary)
+    token_dict = pc.dictionary_encode(cut.values)
+    token_ids = token_dict.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = cut.offsets.to_numpy().astype(np.int64)
+    starts, sizes = offsets[chunk_ids], offsets[chunk_ids + 1] - offsets[chunk_ids]
+    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    ids = token_ids[np.repeat(starts, sizes) + within]
+    doc = np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), per_text), sizes)
+    tokens = pa.DictionaryArray.from_arrays(pa.array(ids, pa.int64()), token_dict.dictionary)
+    return tokens, doc
 
 
 def _chunk_tokens(chunks: pa.Array) -> pa.LargeListArray:
@@ -116,6 +124,8 @@ class Segments:
 
     @cached_property
     def _encoded(self) -> pa.DictionaryArray:
+        if pa.types.is_dictionary(self.values.type):   # already unique values + ids (words)
+            return self.values
         return pc.dictionary_encode(self.values)
 
     @cached_property
@@ -130,6 +140,8 @@ class Segments:
 
     @cached_property
     def lengths(self) -> np.ndarray:
+        if pa.types.is_dictionary(self.values.type):
+            return self.gather(pc.utf8_length(self.distinct)).astype(np.int64)
         return pc.utf8_length(self.values).to_numpy(zero_copy_only=False).astype(np.int64)
 
     def gather(self, per_distinct: pa.Array) -> np.ndarray:
