@@ -75,11 +75,16 @@ def split_words(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
     token_ids = token_dict.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     offsets = cut.offsets.to_numpy().astype(np.int64)
     starts, sizes = offsets[chunk_ids], offsets[chunk_ids + 1] - offsets[chunk_ids]
-    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    ids = token_ids[np.repeat(starts, sizes) + within]
+    ids = token_ids[_concat_ranges(starts, sizes)]
     doc = np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), per_text), sizes)
     tokens = pa.DictionaryArray.from_arrays(pa.array(ids, pa.int64()), token_dict.dictionary)
     return tokens, doc
+
+
+def _concat_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """start, start + 1, …, start + size - 1 for every (start, size), concatenated."""
+    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.repeat(starts, sizes) + within
 
 
 def _chunk_tokens(chunks: pa.Array) -> pa.LargeListArray:
@@ -99,8 +104,7 @@ def _chunk_tokens(chunks: pa.Array) -> pa.LargeListArray:
     order[offsets[plain_at]] = np.arange(len(plain_at))
     order[offsets[marked_at] + 1] = len(plain_at) + np.arange(len(marked_at))
     sizes = counts[other_at]
-    within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    order[np.repeat(offsets[other_at], sizes) + within] = len(plain_at) + len(marked_at) + np.arange(sizes.sum())
+    order[_concat_ranges(offsets[other_at], sizes)] = len(plain_at) + len(marked_at) + np.arange(sizes.sum())
     return pa.LargeListArray.from_arrays(pa.array(offsets), source.take(pa.array(order)))
 
 
