@@ -309,7 +309,7 @@ class _NGrams:
 
 
 @njit(cache=True)
-def _scan_duplicates(pos, group, doc, first_pos, cum, n, n_docs, n_groups):  # pragma: no cover
+def _scan_duplicates(pos, group, doc, first_pos, cum, n, n_docs, n_groups):
     """datatrove's find_all_duplicate, replayed over the positions of non-first n-gram occurrences.
 
     At a candidate p (not inside a skipped span): if its group's first occurrence f was visited

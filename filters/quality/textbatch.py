@@ -23,7 +23,8 @@ from filters.quality.punctuation import PUNCTUATION_CHARS, TERMINAL_CHARS  # noq
 
 # spaCy splits these off the start (prefix) or end (suffix) of a whitespace-separated chunk.
 _PREFIX = re.escape("§%=—–+…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«$£€¥")
-_SUFFIX = re.escape("…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«%.")
+SUFFIX_CHARS = "…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«%."
+_SUFFIX = re.escape(SUFFIX_CHARS)
 _END = rf"(?=[{_SUFFIX}]*(?:\s|$))"                    # only suffix marks left in the chunk
 _CLITIC = r"(?:[nN]['’][tT]|['’](?:[sS]|re|ll|ve|[dDmM]))"  # n't 's 're 'll: split off by spaCy
 # infixes spaCy splits inside a chunk: letter-letter and digit-digit hyphens, lower.Upper, a:b a/b a,b
@@ -51,7 +52,7 @@ def char_class(chars: str) -> str:
     return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars))) + "]"
 
 
-SUFFIX_CLASS = char_class("…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«%.")
+SUFFIX_CLASS = char_class(SUFFIX_CHARS)
 # A chunk WORD_RE cuts into its word and at most one trailing mark (its fast path), as RE2
 PLAIN_CHUNK = r"^[\pL\pN](?:[\pL\pN_]*[\pL\pN])?" + SUFFIX_CLASS + "?$"
 TRAILING_MARK = SUFFIX_CLASS + "$"
