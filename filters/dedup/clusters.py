@@ -1,9 +1,11 @@
 """From per-partition signatures to one cluster assignment per row, on Spark DataFrames.
 
     signatures → nodes numbered in survivor order (best tier, longest, smallest id)
-      → edges: same exact hash, and LSH band collisions (star to the bucket's smallest node),
-        verified by estimated Jaccard → connected components (large-star/small-star)
-      → per row: root = smallest node of its component = the survivor; cluster size; duplicate type
+        → exact copies: one representative per normalised-text hash (its group's first node)
+      → representatives: LSH band collisions (star to the bucket's smallest node), verified by
+        estimated Jaccard → connected components (large-star/small-star)
+      → survivor check: a member not similar to the component's survivor itself stays on its own
+      → per row: root = its representative's root = the survivor; cluster size; duplicate type
 
 Numbering nodes in survivor order makes the component minimum the survivor, so no step needs a
 whole cluster in one place. The node numbers depend on Spark's partitioning, but only their order
@@ -29,6 +31,7 @@ class ClusterSettings:
     exact: bool = True
     near: bool = True
     verify_threshold: float | None = None  # None: merge every LSH candidate pair
+    survivor_check: float | None = None  # None: every member of a component is its survivor's duplicate
 
 
 def _numbered_nodes(spark: SparkSession, signatures_dir: str, work_dir: str) -> DataFrame:
@@ -39,12 +42,12 @@ def _numbered_nodes(spark: SparkSession, signatures_dir: str, work_dir: str) -> 
     return spark.read.parquet(path)
 
 
-def _exact_edges(nodes: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(edges from every exact copy to its group's first node, the group representatives)."""
+def _representatives(nodes: DataFrame, exact: bool) -> DataFrame:
+    """(node, rep): each node's exact-copy group representative, its group's first node."""
+    if not exact:
+        return nodes.select("node", F.col("node").alias("rep"))
     first = nodes.groupBy("exact").agg(F.min("node").alias("rep"))
-    edges = (nodes.select("node", "exact").join(first, "exact")
-             .where(F.col("node") != F.col("rep")).select(F.col("node").alias("a"), F.col("rep").alias("b")))
-    return edges, first.select(F.col("rep").alias("node"))
+    return nodes.select("node", "exact").join(first, "exact").select("node", "rep")
 
 
 def _lsh_candidates(representatives: DataFrame) -> DataFrame:
@@ -55,41 +58,70 @@ def _lsh_candidates(representatives: DataFrame) -> DataFrame:
             .select(F.col("node").alias("a"), "b").distinct())
 
 
+def _with_similarity(pairs: DataFrame, nodes: DataFrame, left: str, right: str,
+                     num_perm: int) -> DataFrame:
+    """Pairs of node columns `left`, `right` plus their estimated Jaccard (share of equal values)."""
+    sig_left = nodes.select(F.col("node").alias(left), F.col("sig").alias("sig_left"))
+    sig_right = nodes.select(F.col("node").alias(right), F.col("sig").alias("sig_right"))
+    equal = F.expr("aggregate(zip_with(sig_left, sig_right, (x, y) -> if(x = y, 1, 0)), 0, "
+                   "(acc, x) -> acc + x)")
+    return (pairs.join(sig_left, left).join(sig_right, right)
+            .withColumn("similarity", equal / num_perm).drop("sig_left", "sig_right"))
+
+
 def _verified(candidates: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
-    """Candidate pairs whose estimated Jaccard (share of equal signature values) passes the cut."""
-    sig_a = nodes.select(F.col("node").alias("a"), F.col("sig").alias("sig_a"))
-    sig_b = nodes.select(F.col("node").alias("b"), F.col("sig").alias("sig_b"))
-    equal = F.expr("aggregate(zip_with(sig_a, sig_b, (x, y) -> if(x = y, 1, 0)), 0, (acc, x) -> acc + x)")
-    scored = candidates.join(sig_a, "a").join(sig_b, "b").withColumn("similarity", equal / settings.num_perm)
+    """Candidate pairs whose estimated Jaccard passes the cut."""
+    scored = _with_similarity(candidates, nodes, "a", "b", settings.num_perm)
     return scored.where(F.col("similarity") >= settings.verify_threshold).select("a", "b")
+
+
+def _survivor_checked(roots: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
+    """A member whose estimated Jaccard with the survivor itself is below the cut becomes its own
+    root: a chain A~B~C must not remove C for a survivor A that C does not resemble."""
+    moved = roots.where(F.col("node") != F.col("root"))
+    scored = _with_similarity(moved, nodes, "node", "root", settings.num_perm)
+    failed = (scored.where(F.col("similarity") < settings.survivor_check)
+              .select("node", F.lit(True).alias("separated")))
+    separated = F.coalesce("separated", F.lit(False))
+    return (roots.join(failed, "node", "left")
+            .select("node", F.when(separated, F.col("node")).otherwise(F.col("root")).alias("root"),
+                    separated.alias("separated")))
+
+
+def _near_roots(representatives: DataFrame, nodes: DataFrame, settings: ClusterSettings,
+                stats: dict) -> DataFrame:
+    """(node, root) for every representative: LSH candidates → verified pairs → components."""
+    with_bands = nodes.join(representatives, "node").where(F.col("shingles") > 0)
+    candidates = _lsh_candidates(with_bands).localCheckpoint(eager=True)
+    stats["candidate_pairs"] = candidates.count()
+    near = candidates
+    if settings.verify_threshold is not None:
+        near = _verified(candidates, nodes, settings).localCheckpoint(eager=True)
+    stats["verified_pairs"] = near.count()
+    components, stats["components_rounds"] = connected_components(near)
+    roots = (representatives.join(components, "node", "left")
+             .select("node", F.coalesce("root", "node").alias("root")))
+    if settings.survivor_check is not None:
+        checked = _survivor_checked(roots, nodes, settings).localCheckpoint(eager=True)
+        stats["separated_from_survivor"] = checked.where(F.col("separated")).count()
+        roots = checked.select("node", "root")
+    return roots
 
 
 def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: ClusterSettings) -> dict:
     """Write `work_dir/assign` (partitioned by part) and return counts for the manifest."""
     nodes = _numbered_nodes(spark, signatures_dir, work_dir)
     stats: dict = {"documents": nodes.count()}
-    edge_sets = []
-    exact_edges, representatives = _exact_edges(nodes)
-    if settings.exact:
-        edge_sets.append(exact_edges)
-    else:
-        representatives = nodes.select("node")
+    node_rep = _representatives(nodes, settings.exact).localCheckpoint(eager=True)
+    representatives = node_rep.where(F.col("node") == F.col("rep")).select("node")
     if settings.near:
-        reps = nodes.join(representatives, "node").where(F.col("shingles") > 0)
-        candidates = _lsh_candidates(reps).localCheckpoint(eager=True)
-        stats["candidate_pairs"] = candidates.count()
-        near = candidates
-        if settings.verify_threshold is not None:
-            near = _verified(candidates, nodes, settings).localCheckpoint(eager=True)
-        stats["verified_pairs"] = near.count()
-        edge_sets.append(near)
-    edges = edge_sets[0]
-    for more in edge_sets[1:]:
-        edges = edges.unionByName(more)
-    components, stats["components_rounds"] = connected_components(edges)
+        rep_roots = _near_roots(representatives, nodes, settings, stats)
+    else:
+        rep_roots = representatives.select("node", F.col("node").alias("root"))
+    components = (node_rep.join(rep_roots.withColumnRenamed("node", "rep"), "rep")
+                  .select("node", "root"))
 
-    assigned = (nodes.select("node", "id", "part", "row", "exact").join(components, "node", "left")
-                .withColumn("root", F.coalesce("root", "node")))
+    assigned = nodes.select("node", "id", "part", "row", "exact").join(components, "node")
     sizes = assigned.groupBy("root").agg(F.count(F.lit(1)).alias("dup_cluster_size"))
     survivors = nodes.select(F.col("node").alias("root"), F.col("id").alias("dup_cluster_id"),
                              F.col("exact").alias("survivor_exact"))

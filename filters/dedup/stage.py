@@ -87,15 +87,21 @@ class DedupStage(Stage):
         return float(threshold) if threshold is not None else self.params.implied_threshold
 
     @property
-    def verify_threshold(self) -> float | None:
-        """Estimated-Jaccard cut for candidate pairs: 2 standard errors of the estimate below the
-        target, so true pairs at the target pass and chance band collisions do not."""
-        if not self.settings["verify"]:
-            return None
+    def similarity_cut(self) -> float:
+        """Estimated-Jaccard cut: 2 standard errors of the estimate below the target, so true
+        pairs at the target pass and chance band collisions do not (or dedup.verify_threshold)."""
         if self.settings["verify_threshold"] is not None:
             return float(self.settings["verify_threshold"])
         t = self.target_jaccard
         return max(0.0, t - 2.0 * math.sqrt(t * (1.0 - t) / self.params.num_perm))
+
+    @property
+    def verify_threshold(self) -> float | None:
+        return self.similarity_cut if self.settings["verify"] else None
+
+    @property
+    def survivor_check(self) -> float | None:
+        return self.similarity_cut if self.settings["survivor_check"] else None
 
     # ---- paths ----------------------------------------------------------------------------
     @property
@@ -137,7 +143,8 @@ class DedupStage(Stage):
         spark = engine.spark()
         work = self._path("_work")
         settings = ClusterSettings(num_perm=self.params.num_perm, exact=bool(self.settings["exact"]),
-                                   near=bool(self.settings["near"]), verify_threshold=self.verify_threshold)
+                                   near=bool(self.settings["near"]), verify_threshold=self.verify_threshold,
+                                   survivor_check=self.survivor_check)
         log("dedup.cluster", documents=sum(row_counts.values()))
         stats = cluster(spark, self._path("_signatures"), work, settings)
         cluster_jobs = [{"assign": io.join(work, "assign", f"part={p.index}"), "part": p.index,
@@ -147,11 +154,13 @@ class DedupStage(Stage):
 
         pairs = sample_removed(spark, work, int(self.settings["precision_sample"]), self.params.seed)
         stats["precision"] = precision_estimate(pairs, [p.inputs[0] for p in parts], self.params.ngram,
-                                                self.verify_threshold or self.target_jaccard)
+                                                self.similarity_cut)
         stats["params"] = {"ngram": self.params.ngram, "bands": self.params.bands, "rows": self.params.rows,
                            "num_perm": self.params.num_perm, "target_jaccard": round(self.target_jaccard, 4),
                            "verify_threshold": None if self.verify_threshold is None
-                           else round(self.verify_threshold, 4)}
+                           else round(self.verify_threshold, 4),
+                           "survivor_check": None if self.survivor_check is None
+                           else round(self.survivor_check, 4)}
         io.write_json_atomic(self._path("_stats.json"), stats)
         io.remove(work, recursive=True)
         io.write_json_atomic(done, {"partitions": len(parts)})

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.runner import run_stage
-from tests.dedup.dedup_corpus import cc_texts, near_copy_at, page_texts, wet_texts
+from tests.dedup.dedup_corpus import cc_texts, near_copy_at, page_texts, true_jaccard, wet_texts
 
 FAST_SPARK = ["run.progress=false", "spark.conf={spark.sql.shuffle.partitions: 2}"]
 
@@ -110,7 +110,8 @@ def test_manifest_reports_the_measured_precision(planted):
     assert stats["precision"]["precision"] == 1.0
     assert stats["params"] == {"ngram": 5, "bands": 14, "rows": 8, "num_perm": 112,
                                "target_jaccard": pytest.approx(0.719, abs=1e-3),
-                               "verify_threshold": pytest.approx(0.634, abs=1e-3)}
+                               "verify_threshold": pytest.approx(0.634, abs=1e-3),
+                               "survivor_check": pytest.approx(0.634, abs=1e-3)}
 
 
 def test_same_clusters_and_rows_for_any_partition_count(planted):
@@ -126,6 +127,31 @@ def test_rerun_resumes_without_recomputing(planted):
     run, manifest, pattern = runs[1]
     again = run_stage(4, str(run), load_config(None, [*FAST_SPARK, f"dedup.input={pattern}"]))
     assert again == manifest
+
+
+def test_a_chain_does_not_remove_what_the_survivor_does_not_resemble(shared_data, tmp_path):
+    """X ~ Y ~ Z with Z far from X: Y goes (it resembles the survivor X), Z stays on its own with
+    the survivor check, and is removed through the chain without it."""
+    texts = [t for t in cc_texts(shared_data) if len(t.split()) >= 250]
+    rng = random.Random(12)
+    vocabulary = [w for t in texts for w in t.split()]
+    x = texts[0]
+    y, j_xy = near_copy_at(x, 0.7, rng, vocabulary)
+    z, j_yz = near_copy_at(y, 0.7, rng, vocabulary)
+    assert min(j_xy, j_yz) >= 0.69 and true_jaccard(x, z) < 0.53
+    rows = [{"id": "x", "text": x, "tier": "high"}, {"id": "y", "text": y, "tier": "medium"},
+            {"id": "z", "text": z, "tier": "medium"}]
+    rows += [{"id": f"other-{i}", "text": t, "tier": "medium"} for i, t in enumerate(texts[1:20])]
+    pattern = _write_parts(rows, tmp_path / "input", 1)
+    found = {}
+    for check in ("true", "false"):
+        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "dedup.threshold=0.7",
+                                    f"dedup.survivor_check={check}"])
+        run_stage(4, str(tmp_path / check), config)
+        found[check] = _clusters(tmp_path / check)
+    assert found["true"]["y"] == ("x", 2, "near_duplicate")
+    assert found["true"]["z"] == ("z", 1, "unique")
+    assert found["false"]["z"] == ("x", 3, "near_duplicate")  # the chain, when the check is off
 
 
 def test_connected_components_match_union_find():
