@@ -14,30 +14,37 @@ is used, so the output is the same for any partition count or cluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from filters.dedup.components import connected_components
+from filters.dedup.components import connected_components, connected_components_on_driver
+from filters.dedup.signatures import unpacked_rows
 
-SURVIVOR_ORDER = [F.col("tier_rank").asc(), F.col("length").desc(), F.col("id").asc(),
-                  F.col("part").asc(), F.col("row").asc()]
+BAND_ROWS = pa.schema([("node", pa.int64()), ("band", pa.int32()), ("key", pa.int64())])
+
+# (column, ascending): best tier, longest text, smallest id; part and row only break exact ties
+SURVIVOR_ORDER = (("tier_rank", True), ("length", False), ("id", True), ("part", True), ("row", True))
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    num_perm: int
     exact: bool = True
     near: bool = True
     verify_threshold: float | None = None  # None: merge every LSH candidate pair
     survivor_check: float | None = None  # None: every member of a component is its survivor's duplicate
+    driver_components_max_edges: int = 0  # verified edge sets up to this size: components in the driver
 
 
 def _numbered_nodes(spark: SparkSession, signatures_dir: str, work_dir: str) -> DataFrame:
     """Signature rows with `node`, increasing in survivor order (written out so it is fixed)."""
     path = f"{work_dir}/nodes"
-    ordered = spark.read.parquet(signatures_dir).orderBy(*SURVIVOR_ORDER)
+    ordered = spark.read.parquet(signatures_dir).orderBy(
+        *[F.col(name).asc() if ascending else F.col(name).desc() for name, ascending in SURVIVOR_ORDER])
     ordered.withColumn("node", F.monotonically_increasing_id()).write.mode("overwrite").parquet(path)
     return spark.read.parquet(path)
 
@@ -50,28 +57,60 @@ def _representatives(nodes: DataFrame, exact: bool) -> DataFrame:
     return nodes.select("node", "exact").join(first, "exact").select("node", "rep")
 
 
+def _band_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """(node, packed band keys) → one (node, band, key) row per band, in numpy."""
+    for batch in batches:
+        keys = unpacked_rows(batch.column("bands"), np.int64)
+        count, bands = keys.shape
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(np.repeat(batch.column("node").to_numpy(), bands)),
+             pa.array(np.tile(np.arange(bands, dtype=np.int32), count)), pa.array(keys.reshape(-1))],
+            names=["node", "band", "key"])
+
+
+def _bucket_stars(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """All (band, key) rows of one hash partition → (member, smallest member) of every bucket."""
+    table = pa.Table.from_batches(list(batches), schema=BAND_ROWS)
+    band, key, node = (table.column(name).to_numpy() for name in ("band", "key", "node"))
+    order = np.lexsort((node, key, band))
+    band, key, node = band[order], key[order], node[order]
+    starts = np.ones(node.size, dtype=bool)
+    starts[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
+    smallest = node[np.maximum.accumulate(np.where(starts, np.arange(node.size), 0))]
+    linked = node != smallest
+    yield pa.RecordBatch.from_arrays([pa.array(node[linked]), pa.array(smallest[linked])], names=["a", "b"])
+
+
 def _lsh_candidates(representatives: DataFrame) -> DataFrame:
-    """Pairs sharing a band key: every member of a bucket paired with the bucket's smallest node."""
-    banded = representatives.select("node", F.posexplode("bands").alias("band", "key"))
-    smallest = banded.groupBy("band", "key").agg(F.min("node").alias("b"))
-    return (banded.join(smallest, ["band", "key"]).where(F.col("node") != F.col("b"))
-            .select(F.col("node").alias("a"), "b").distinct())
+    """Pairs sharing a band key: every member of a bucket paired with the bucket's smallest node.
+    One shuffle of (band, key, node) longs; the grouping is a sort in numpy per partition."""
+    banded = representatives.select("node", "bands").mapInArrow(_band_rows, "node long, band int, key long")
+    return banded.repartition("band", "key").mapInArrow(_bucket_stars, "a long, b long").distinct()
 
 
-def _with_similarity(pairs: DataFrame, nodes: DataFrame, left: str, right: str,
-                     num_perm: int) -> DataFrame:
-    """Pairs of node columns `left`, `right` plus their estimated Jaccard (share of equal values)."""
-    sig_left = nodes.select(F.col("node").alias(left), F.col("sig").alias("sig_left"))
-    sig_right = nodes.select(F.col("node").alias(right), F.col("sig").alias("sig_right"))
-    equal = F.expr("aggregate(zip_with(sig_left, sig_right, (x, y) -> if(x = y, 1, 0)), 0, "
-                   "(acc, x) -> acc + x)")
-    return (pairs.join(sig_left, left).join(sig_right, right)
-            .withColumn("similarity", equal / num_perm).drop("sig_left", "sig_right"))
+def _similarities(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Estimated Jaccard of each pair: the share of equal signature values."""
+    for batch in batches:
+        left = unpacked_rows(batch.column("sig_left"), np.uint32)
+        right = unpacked_rows(batch.column("sig_right"), np.uint32)
+        similarity = (left == right).mean(axis=1) if left.size else np.zeros(len(batch))
+        yield pa.RecordBatch.from_arrays([batch.column("left"), batch.column("right"), pa.array(similarity)],
+                                         names=["left", "right", "similarity"])
+
+
+def _with_similarity(pairs: DataFrame, nodes: DataFrame, left: str, right: str) -> DataFrame:
+    """Pairs of node columns `left`, `right` plus their estimated Jaccard."""
+    sig_left = nodes.select(F.col("node").alias("left"), F.col("sig").alias("sig_left"))
+    sig_right = nodes.select(F.col("node").alias("right"), F.col("sig").alias("sig_right"))
+    joined = (pairs.select(F.col(left).alias("left"), F.col(right).alias("right"))
+              .join(sig_left, "left").join(sig_right, "right").select("left", "right", "sig_left", "sig_right"))
+    scored = joined.mapInArrow(_similarities, "left long, right long, similarity double")
+    return scored.select(F.col("left").alias(left), F.col("right").alias(right), "similarity")
 
 
 def _verified(candidates: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
     """Candidate pairs whose estimated Jaccard passes the cut."""
-    scored = _with_similarity(candidates, nodes, "a", "b", settings.num_perm)
+    scored = _with_similarity(candidates, nodes, "a", "b")
     return scored.where(F.col("similarity") >= settings.verify_threshold).select("a", "b")
 
 
@@ -79,7 +118,7 @@ def _survivor_checked(roots: DataFrame, nodes: DataFrame, settings: ClusterSetti
     """A member whose estimated Jaccard with the survivor itself is below the cut becomes its own
     root: a chain A~B~C must not remove C for a survivor A that C does not resemble."""
     moved = roots.where(F.col("node") != F.col("root"))
-    scored = _with_similarity(moved, nodes, "node", "root", settings.num_perm)
+    scored = _with_similarity(moved, nodes, "node", "root")
     failed = (scored.where(F.col("similarity") < settings.survivor_check)
               .select("node", F.lit(True).alias("separated")))
     separated = F.coalesce("separated", F.lit(False))
@@ -98,7 +137,10 @@ def _near_roots(representatives: DataFrame, nodes: DataFrame, settings: ClusterS
     if settings.verify_threshold is not None:
         near = _verified(candidates, nodes, settings).localCheckpoint(eager=True)
     stats["verified_pairs"] = near.count()
-    components, stats["components_rounds"] = connected_components(near)
+    if stats["verified_pairs"] <= settings.driver_components_max_edges:
+        components, stats["components_rounds"] = connected_components_on_driver(near), 0
+    else:
+        components, stats["components_rounds"] = connected_components(near)
     roots = (representatives.join(components, "node", "left")
              .select("node", F.coalesce("root", "node").alias("root")))
     if settings.survivor_check is not None:

@@ -9,6 +9,8 @@ memory bounded.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -46,3 +48,26 @@ def connected_components(edges: DataFrame, max_rounds: int = 64) -> tuple[DataFr
         if not changed:
             return current.select(F.col("u").alias("node"), F.col("v").alias("root")), round_number
     raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
+
+
+def connected_components_on_driver(edges: DataFrame) -> DataFrame:
+    """The same (node, root) result for an edge set small enough to collect: one scipy pass in the
+    driver instead of a few Spark jobs per round. Memory is bounded by the caller's edge limit, not
+    by the corpus (the nodes without an edge never leave the executors)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    spark = edges.sparkSession
+    pairs = edges.select("a", "b").toPandas()
+    ends = np.concatenate([pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64)])
+    nodes, index = np.unique(ends, return_inverse=True)
+    half = len(pairs)
+    graph = coo_matrix((np.ones(half, dtype=np.int8), (index[:half], index[half:])),
+                       shape=(nodes.size, nodes.size))
+    _, labels = scipy_components(graph, directed=False)
+    smallest = np.full(labels.max() + 1 if labels.size else 0, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(smallest, labels, nodes)
+    roots = smallest[labels]
+    moved = nodes != roots
+    frame = pd.DataFrame({"node": nodes[moved], "root": roots[moved]})
+    return spark.createDataFrame(frame, schema="node long, root long")

@@ -41,10 +41,23 @@ def tier_ranks(tiers: pa.ChunkedArray | None, rows: int, tier_order: list[str]) 
     return pc.fill_null(ranks, last).cast(pa.int32()).combine_chunks()
 
 
-def _list_column(matrix: np.ndarray, value_type: pa.DataType) -> pa.Array:
+def packed_rows(matrix: np.ndarray) -> pa.Array:
+    """Each row of a numeric matrix as one binary value: Spark sorts, shuffles and joins a flat
+    binary column several times faster than an array column."""
     n, width = matrix.shape
-    offsets = pa.array(np.arange(0, n * width + 1, width, dtype=np.int32))
-    return pa.ListArray.from_arrays(offsets, pa.array(matrix.reshape(-1), type=value_type))
+    fixed = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width * matrix.itemsize), n, [None, pa.py_buffer(np.ascontiguousarray(matrix).tobytes())])
+    return fixed.cast(pa.binary())
+
+
+def unpacked_rows(column: pa.Array, dtype: type) -> np.ndarray:
+    """The inverse of packed_rows for a binary Arrow array of equal-width values (no copy)."""
+    offset_type = np.int64 if pa.types.is_large_binary(column.type) else np.int32
+    offsets = np.frombuffer(column.buffers()[1], offset_type)[column.offset: column.offset + len(column) + 1]
+    if len(column) == 0 or offsets[-1] == offsets[0]:
+        return np.zeros((len(column), 0), dtype=dtype)
+    data = np.frombuffer(column.buffers()[2], np.uint8)[offsets[0]: offsets[-1]]
+    return data.view(dtype).reshape(len(column), -1)
 
 
 def signature_table(table: pa.Table, part: int, params: MinhashParams, tier_order: list[str],
@@ -53,19 +66,17 @@ def signature_table(table: pa.Table, part: int, params: MinhashParams, tier_orde
     texts = pc.fill_null(table.column("text").cast(pa.string()), "")
     hashes = hash_texts(texts, params, batch_rows)
     n = table.num_rows
-    exact = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), n, [None, pa.py_buffer(np.ascontiguousarray(hashes.exact).tobytes())])
     tiers = table.column("tier") if "tier" in table.column_names else None
     return pa.table({
         "part": pa.array(np.full(n, part, dtype=np.int32)),
         "row": pa.array(np.arange(n, dtype=np.int32)),
         "id": table.column("id").cast(pa.string()).combine_chunks(),
-        "exact": exact.cast(pa.binary()),
+        "exact": packed_rows(hashes.exact),
         "length": pc.utf8_length(texts).cast(pa.int64()).combine_chunks(),
         "tier_rank": tier_ranks(tiers, n, tier_order),
         "shingles": pa.array(hashes.shingle_counts),
-        "bands": _list_column(band_keys(hashes.signatures, params.bands, params.rows), pa.int64()),
-        "sig": _list_column(hashes.signatures.view(np.int32), pa.int32()),
+        "bands": packed_rows(band_keys(hashes.signatures, params.bands, params.rows)),  # int64 each
+        "sig": packed_rows(hashes.signatures),  # uint32 each
     })
 
 

@@ -142,9 +142,10 @@ class DedupStage(Stage):
 
         spark = engine.spark()
         work = self._path("_work")
-        settings = ClusterSettings(num_perm=self.params.num_perm, exact=bool(self.settings["exact"]),
+        settings = ClusterSettings(exact=bool(self.settings["exact"]),
                                    near=bool(self.settings["near"]), verify_threshold=self.verify_threshold,
-                                   survivor_check=self.survivor_check)
+                                   survivor_check=self.survivor_check,
+                                   driver_components_max_edges=int(self.settings["driver_components_max_edges"]))
         log("dedup.cluster", documents=sum(row_counts.values()))
         stats = cluster(spark, self._path("_signatures"), work, settings)
         cluster_jobs = [{"assign": io.join(work, "assign", f"part={p.index}"), "part": p.index,

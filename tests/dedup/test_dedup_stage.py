@@ -79,7 +79,9 @@ def planted(shared_data, tmp_path_factory):
     runs = {}
     for parts in (3, 1):
         pattern = _write_parts(rows, base / f"input-{parts}", parts)
-        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}"])
+        # components in the driver (default) for 3 parts, distributed rounds for 1 part
+        rounds = [] if parts == 3 else ["dedup.driver_components_max_edges=0"]
+        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", *rounds])
         runs[parts] = (base / f"run-{parts}", run_stage(4, str(base / f"run-{parts}"), config), pattern)
     return rows, expect, runs
 
@@ -114,8 +116,9 @@ def test_manifest_reports_the_measured_precision(planted):
                                "survivor_check": pytest.approx(0.634, abs=1e-3)}
 
 
-def test_same_clusters_and_rows_for_any_partition_count(planted):
+def test_same_clusters_and_rows_for_any_partition_count_and_components_path(planted):
     _, _, runs = planted
+    assert runs[3][1]["dedup"]["components_rounds"] == 0 < runs[1][1]["dedup"]["components_rounds"]
     assert _clusters(runs[3][0]) == _clusters(runs[1][0])
     a, b = _kept(runs[3][0]), _kept(runs[1][0])
     assert sorted(a.column("id").to_pylist()) == sorted(b.column("id").to_pylist())
@@ -125,7 +128,8 @@ def test_same_clusters_and_rows_for_any_partition_count(planted):
 def test_rerun_resumes_without_recomputing(planted):
     _, _, runs = planted
     run, manifest, pattern = runs[1]
-    again = run_stage(4, str(run), load_config(None, [*FAST_SPARK, f"dedup.input={pattern}"]))
+    again = run_stage(4, str(run), load_config(None, [*FAST_SPARK, f"dedup.input={pattern}",
+                                                      "dedup.driver_components_max_edges=0"]))
     assert again == manifest
 
 
@@ -155,14 +159,15 @@ def test_a_chain_does_not_remove_what_the_survivor_does_not_resemble(shared_data
 
 
 def test_connected_components_match_union_find():
-    from filters.dedup.components import connected_components
+    from filters.dedup.components import connected_components, connected_components_on_driver
     from pipeline.engines.spark_engine import spark_session
 
     rng = random.Random(5)
     edges = [(i, i + 1) for i in range(30)]  # a long path: the slow case for label propagation
     edges += [(rng.randrange(100, 400), rng.randrange(100, 400)) for _ in range(150)]
     spark = spark_session(load_config(None, FAST_SPARK), "local[*]")
-    found, rounds = connected_components(spark.createDataFrame(edges, "a long, b long"))
+    frame = spark.createDataFrame(edges, "a long, b long")
+    found, rounds = connected_components(frame)
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -175,7 +180,9 @@ def test_connected_components_match_union_find():
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     nodes = {x for e in edges for x in e}
-    assert dict(found.collect()) == {n: root(n) for n in nodes if root(n) != n}
+    expected = {n: root(n) for n in nodes if root(n) != n}
+    assert dict(found.collect()) == expected
+    assert dict(connected_components_on_driver(frame).collect()) == expected
 
 
 @pytest.mark.slow
