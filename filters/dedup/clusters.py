@@ -49,12 +49,12 @@ def _numbered_nodes(spark: SparkSession, signatures_dir: str, work_dir: str) -> 
     return spark.read.parquet(path)
 
 
-def _representatives(nodes: DataFrame, exact: bool) -> DataFrame:
-    """(node, rep): each node's exact-copy group representative, its group's first node."""
-    if not exact:
-        return nodes.select("node", F.col("node").alias("rep"))
-    first = nodes.groupBy("exact").agg(F.min("node").alias("rep"))
-    return nodes.select("node", "exact").join(first, "exact").select("node", "rep")
+def _exact_copies(nodes: DataFrame) -> DataFrame:
+    """(node, rep) for every exact copy: rep is the first node of its normalised-text group."""
+    groups = (nodes.groupBy("exact").agg(F.min("node").alias("rep"), F.count(F.lit(1)).alias("n"))
+              .where(F.col("n") > 1))
+    return (nodes.select("node", "exact").join(groups, "exact").where(F.col("node") != F.col("rep"))
+            .select("node", "rep"))
 
 
 def _band_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -114,22 +114,17 @@ def _verified(candidates: DataFrame, nodes: DataFrame, settings: ClusterSettings
     return scored.where(F.col("similarity") >= settings.verify_threshold).select("a", "b")
 
 
-def _survivor_checked(roots: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
-    """A member whose estimated Jaccard with the survivor itself is below the cut becomes its own
-    root: a chain A~B~C must not remove C for a survivor A that C does not resemble."""
-    moved = roots.where(F.col("node") != F.col("root"))
+def _survivor_checked(moved: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
+    """Drop from `moved` each member whose estimated Jaccard with the survivor itself is below the
+    cut: it stays on its own, so a chain A~B~C does not remove C for a survivor A it does not resemble."""
     scored = _with_similarity(moved, nodes, "node", "root")
-    failed = (scored.where(F.col("similarity") < settings.survivor_check)
-              .select("node", F.lit(True).alias("separated")))
-    separated = F.coalesce("separated", F.lit(False))
-    return (roots.join(failed, "node", "left")
-            .select("node", F.when(separated, F.col("node")).otherwise(F.col("root")).alias("root"),
-                    separated.alias("separated")))
+    return scored.where(F.col("similarity") >= settings.survivor_check).select("node", "root")
 
 
-def _near_roots(representatives: DataFrame, nodes: DataFrame, settings: ClusterSettings,
+def _near_moved(representatives: DataFrame, nodes: DataFrame, settings: ClusterSettings,
                 stats: dict) -> DataFrame:
-    """(node, root) for every representative: LSH candidates → verified pairs → components."""
+    """(node, root) for every representative merged into a smaller one: LSH candidates → verified
+    pairs → components (→ survivor check)."""
     with_bands = nodes.join(representatives, "node").where(F.col("shingles") > 0)
     candidates = _lsh_candidates(with_bands).localCheckpoint(eager=True)
     stats["candidate_pairs"] = candidates.count()
@@ -138,54 +133,59 @@ def _near_roots(representatives: DataFrame, nodes: DataFrame, settings: ClusterS
         near = _verified(candidates, nodes, settings).localCheckpoint(eager=True)
     stats["verified_pairs"] = near.count()
     if stats["verified_pairs"] <= settings.driver_components_max_edges:
-        components, stats["components_rounds"] = connected_components_on_driver(near), 0
+        moved, stats["components_rounds"] = connected_components_on_driver(near), 0
     else:
-        components, stats["components_rounds"] = connected_components(near)
-    roots = (representatives.join(components, "node", "left")
-             .select("node", F.coalesce("root", "node").alias("root")))
+        moved, stats["components_rounds"] = connected_components(near)
     if settings.survivor_check is not None:
-        checked = _survivor_checked(roots, nodes, settings).localCheckpoint(eager=True)
-        stats["separated_from_survivor"] = checked.where(F.col("separated")).count()
-        roots = checked.select("node", "root")
-    return roots
+        moved = moved.localCheckpoint(eager=True)
+        checked = _survivor_checked(moved, nodes, settings).localCheckpoint(eager=True)
+        stats["separated_from_survivor"] = moved.count() - checked.count()
+        moved = checked
+    return moved
+
+
+def _no_rows(spark: SparkSession, columns: str) -> DataFrame:
+    return spark.createDataFrame([], f"{columns.replace(',', ' long,')} long")
 
 
 def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: ClusterSettings) -> dict:
-    """Write `work_dir/assign` (partitioned by part) and return counts for the manifest."""
+    """Write `work_dir/assign` (partitioned by part) for the rows of every cluster of two or more,
+    and return counts for the manifest. Rows not written are unique; only the (few) cluster
+    members go through the joins below."""
     nodes = _numbered_nodes(spark, signatures_dir, work_dir)
     stats: dict = {"documents": nodes.count()}
-    node_rep = _representatives(nodes, settings.exact).localCheckpoint(eager=True)
-    representatives = node_rep.where(F.col("node") == F.col("rep")).select("node")
+    copies = (_exact_copies(nodes) if settings.exact else _no_rows(spark, "node,rep")).localCheckpoint(eager=True)
     if settings.near:
-        rep_roots = _near_roots(representatives, nodes, settings, stats)
+        representatives = nodes.select("node").join(copies, "node", "left_anti")
+        near = _near_moved(representatives, nodes, settings, stats)
     else:
-        rep_roots = representatives.select("node", F.col("node").alias("root"))
-    components = (node_rep.join(rep_roots.withColumnRenamed("node", "rep"), "rep")
-                  .select("node", "root"))
+        near = _no_rows(spark, "node,root")
+    follow = near.select(F.col("node").alias("rep"), "root")  # exact copies follow their representative
+    moved = (copies.join(follow, "rep", "left").select("node", F.coalesce("root", "rep").alias("root"))
+             .unionByName(near)).localCheckpoint(eager=True)
 
-    assigned = nodes.select("node", "id", "part", "row", "exact").join(components, "node")
-    sizes = assigned.groupBy("root").agg(F.count(F.lit(1)).alias("dup_cluster_size"))
+    sizes = moved.groupBy("root").agg((F.count(F.lit(1)) + 1).alias("dup_cluster_size"))
+    members = moved.unionByName(sizes.select(F.col("root").alias("node"), "root"))
     survivors = nodes.select(F.col("node").alias("root"), F.col("id").alias("dup_cluster_id"),
                              F.col("exact").alias("survivor_exact"))
-    kind = (F.when(F.col("node") == F.col("root"),
-                   F.when(F.col("dup_cluster_size") > 1, "survivor").otherwise("unique"))
+    kind = (F.when(F.col("node") == F.col("root"), "survivor")
             .when(F.col("exact") == F.col("survivor_exact"), "exact_duplicate")
             .otherwise("near_duplicate"))
-    rows = (assigned.join(sizes, "root").join(survivors, "root").withColumn("dup_type", kind)
+    rows = (members.join(sizes, "root").join(nodes.select("node", "id", "part", "row", "exact"), "node")
+            .join(survivors, "root").withColumn("dup_type", kind)
             .select("part", "row", "id", "dup_cluster_id", "dup_cluster_size", "dup_type"))
     path = f"{work_dir}/assign"
     rows.repartition("part").write.mode("overwrite").partitionBy("part").parquet(path)
-    result = spark.read.parquet(path)
-    summary = result.groupBy("dup_type").agg(F.count(F.lit(1)).alias("count"),
-                                              F.max("dup_cluster_size").alias("largest")).collect()
+    summary = spark.read.parquet(path).groupBy("dup_type").agg(
+        F.count(F.lit(1)).alias("count"), F.max("dup_cluster_size").alias("largest")).collect()
     counts = {r["dup_type"]: r["count"] for r in summary}
     stats.update({
         "clusters": counts.get("survivor", 0),
-        "unique": counts.get("unique", 0),
+        "unique": stats["documents"] - sum(counts.values()),
         "exact_duplicates": counts.get("exact_duplicate", 0),
         "near_duplicates": counts.get("near_duplicate", 0),
     })
-    stats["largest_cluster"] = int(max((r["largest"] for r in summary), default=0))
+    stats["largest_cluster"] = int(max((r["largest"] for r in summary), default=min(stats["documents"], 1)))
     return stats
 
 

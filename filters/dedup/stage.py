@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,21 +28,32 @@ DROP_TYPES = ("exact_duplicate", "near_duplicate")
 
 
 def _write_cluster_part(job: dict) -> dict:
-    """Turn Spark's assignment rows of one partition into its clusters file, in row order."""
+    """One partition's clusters file, in row order: Spark's rows for cluster members, every other
+    row unique (its own cluster of one)."""
     if io.exists(job["output"]):
         return {"rows": -1}
+    ids = io.read_parquet(job["signatures"], columns=["row", "id"])
+    if ids.num_rows != job["rows"] or not np.array_equal(ids.column("row").to_numpy(), np.arange(ids.num_rows)):
+        return {"error": f"dedup: signatures of partition {job['part']} do not cover its {job['rows']} rows"}
     folder = job["assign"]
-    files = [io.join(folder, n) for n in io.listdir(folder) if n.endswith(".parquet")]
-    columns = ["row", *CLUSTER_FILE_SCHEMA.names]
-    tables = [io.read_parquet(f, columns=columns) for f in files]
-    table = pa.concat_tables(tables) if tables else CLUSTER_FILE_SCHEMA.empty_table().add_column(
-        0, "row", pa.array([], pa.int32()))
-    table = table.sort_by("row")
-    if table.num_rows != job["rows"]:
-        return {"error": f"dedup: partition {job['part']} has {job['rows']} rows but "
-                         f"{table.num_rows} cluster assignments"}
-    io.write_parquet_atomic(job["output"], table.select(CLUSTER_FILE_SCHEMA.names).cast(CLUSTER_FILE_SCHEMA))
-    return {"rows": table.num_rows}
+    files = [io.join(folder, n) for n in io.listdir(folder) if n.endswith(".parquet")] if io.exists(folder) else []
+    members = pa.concat_tables([io.read_parquet(f, columns=["row", *CLUSTER_FILE_SCHEMA.names[1:]])
+                                for f in files]) if files else None
+    own_id = ids.column("id").combine_chunks()
+    columns = {"id": own_id, "dup_cluster_id": own_id,
+               "dup_cluster_size": pa.array(np.ones(ids.num_rows, dtype=np.int64)),
+               "dup_type": pa.array(np.full(ids.num_rows, "unique", dtype=object), pa.string())}
+    if members is not None and members.num_rows:
+        rows = members.column("row").to_numpy()
+        position = np.full(ids.num_rows, -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        is_member = pa.array(position >= 0)
+        take = pa.array(np.maximum(position, 0))
+        for name in ("dup_cluster_id", "dup_cluster_size", "dup_type"):
+            values = members.column(name).combine_chunks().take(take)
+            columns[name] = pc.if_else(is_member, values, columns[name])
+    io.write_parquet_atomic(job["output"], pa.table(columns).cast(CLUSTER_FILE_SCHEMA))
+    return {"rows": ids.num_rows}
 
 
 def _with_document_fields(table: pa.Table) -> pa.Table:
@@ -149,8 +161,9 @@ class DedupStage(Stage):
         log("dedup.cluster", documents=sum(row_counts.values()))
         stats = cluster(spark, self._path("_signatures"), work, settings)
         cluster_jobs = [{"assign": io.join(work, "assign", f"part={p.index}"), "part": p.index,
-                         "rows": row_counts[p.index],
-                         "output": self._path("clusters", f"part-{p.index:05d}.parquet")} for p in parts]
+                         "rows": row_counts[p.index], "signatures": job["output"],
+                         "output": self._path("clusters", f"part-{p.index:05d}.parquet")}
+                        for p, job in zip(parts, jobs, strict=True)]
         _raise_errors(engine.map(_write_cluster_part, cluster_jobs))
 
         pairs = sample_removed(spark, work, int(self.settings["precision_sample"]), self.params.seed)
