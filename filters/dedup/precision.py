@@ -10,9 +10,25 @@ from collections import defaultdict
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from filters.dedup.minhash import exact_jaccard, shingle_sets
-from filters.dedup.signatures import read_documents
+from pipeline import io
+
+
+def _rows_of(path: str, rows: list[int]) -> list[str]:
+    """The texts at the given rows of a parquet file, reading only the row groups holding them."""
+    wanted = np.asarray(rows, dtype=np.int64)
+    with io.open_input(path) as fh:
+        reader = pq.ParquetFile(fh)
+        sizes = np.array([reader.metadata.row_group(g).num_rows for g in range(reader.num_row_groups)])
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        group_of = np.searchsorted(starts, wanted, side="right") - 1
+        groups = np.unique(group_of)
+        table = reader.read_row_groups(groups.tolist(), columns=["text"])
+    read_starts = np.concatenate([[0], np.cumsum(sizes[groups])])[:-1]  # where each group begins in table
+    local = read_starts[np.searchsorted(groups, group_of)] + wanted - starts[group_of]
+    return [text or "" for text in table.column("text").take(pa.array(local)).to_pylist()]
 
 
 def _texts(pairs: list[dict], inputs: list[str]) -> dict[tuple[int, int], str]:
@@ -23,9 +39,7 @@ def _texts(pairs: list[dict], inputs: list[str]) -> dict[tuple[int, int], str]:
     texts = {}
     for part, rows in sorted(wanted.items()):
         ordered = sorted(rows)
-        column = read_documents(inputs[part], ["id", "text"]).column("text")
-        picked = column.take(pa.array(ordered)).to_pylist()
-        texts.update({(part, row): text or "" for row, text in zip(ordered, picked, strict=True)})
+        texts.update({(part, row): text for row, text in zip(ordered, _rows_of(inputs[part], ordered), strict=True)})
     return texts
 
 
