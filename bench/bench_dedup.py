@@ -125,9 +125,11 @@ def _texts_of(parquet: str, ids: list[str]) -> list[str]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    wanted = pa.array(ids, pa.string())
     table = pq.read_table(parquet, columns=["id", "text"])
-    rows = pc.index_in(pa.array(ids, pa.string()), value_set=table.column("id"))
-    return table.column("text").take(rows).to_pylist()
+    table = table.filter(pc.is_in(table.column("id"), value_set=wanted))  # chunk by chunk: no 2 GB concat
+    text_of = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
+    return [text_of[i] for i in ids]
 
 
 def _true_jaccards(parquet: str, pairs: list[tuple[str, str]]) -> np.ndarray:
