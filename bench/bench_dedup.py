@@ -119,29 +119,24 @@ def our_signatures(parquet: str) -> None:
         band_keys(hashes.signatures, params.bands, params.rows)
 
 
-def _texts_of(parquet: str, ids: list[str]) -> list[str]:
-    """The texts of the given ids (reads only the rows needed into Python)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    wanted = pa.array(ids, pa.string())
-    table = pq.read_table(parquet, columns=["id", "text"])
-    table = table.filter(pc.is_in(table.column("id"), value_set=wanted))  # chunk by chunk: no 2 GB concat
-    text_of = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
-    return [text_of[i] for i in ids]
-
-
 def _true_jaccards(parquet: str, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """Exact 5-gram Jaccard of each pair of ids, reading only those rows' texts, in batches."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from filters.dedup.minhash import exact_jaccard, shingle_sets
 
-    texts = _texts_of(parquet, [a for a, _ in pairs] + [b for _, b in pairs])
-    sets = shingle_sets(pa.array(texts, pa.string()), 5)
-    half = len(pairs)
-    return np.array([exact_jaccard(sets[i], sets[half + i]) for i in range(half)])
+    wanted = sorted({i for pair in pairs for i in pair})
+    table = pq.read_table(parquet, columns=["id", "text"], filters=[("id", "in", wanted)])
+    text_of = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
+    del table
+    truth = []
+    for start in range(0, len(pairs), 5_000):  # the numpy shingling holds a batch at a time
+        chunk = pairs[start : start + 5_000]
+        sets = shingle_sets(pa.array([text_of[a] for a, _ in chunk] + [text_of[b] for _, b in chunk]), 5)
+        truth += [exact_jaccard(sets[i], sets[len(chunk) + i]) for i in range(len(chunk))]
+    return np.array(truth)
 
 
 def _recall(parquet: str, caught_pair) -> dict:
