@@ -33,10 +33,11 @@ class MinhashParams:
     bands: int = 14
     rows: int = 8
     seed: int = 1
+    extra_perm: int = 0  # signature values beyond bands × rows: they only sharpen the verification
 
     @property
     def num_perm(self) -> int:
-        return self.bands * self.rows
+        return self.bands * self.rows + self.extra_perm
 
     @property
     def implied_threshold(self) -> float:

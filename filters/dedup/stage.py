@@ -90,7 +90,10 @@ class DedupStage(Stage):
             bands, rows = int(s["bands"]), int(s["rows"])
         if bands < 1 or rows < 1 or int(s["ngram"]) < 1:
             raise ConfigError("config keys 'dedup.bands', 'dedup.rows', 'dedup.ngram' must be ≥ 1")
-        return MinhashParams(ngram=int(s["ngram"]), bands=bands, rows=rows, seed=int(s["seed"]))
+        # with a threshold, the whole permutation budget is hashed: bands × rows feed LSH, and all
+        # max_perm values the estimated-Jaccard checks (smaller error, fewer false merges)
+        extra = max(int(s["max_perm"]) - bands * rows, 0) if threshold is not None else 0
+        return MinhashParams(ngram=int(s["ngram"]), bands=bands, rows=rows, seed=int(s["seed"]), extra_perm=extra)
 
     @property
     def target_jaccard(self) -> float:
