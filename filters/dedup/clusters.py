@@ -1,11 +1,13 @@
 """From per-partition signatures to one cluster assignment per row, on Spark DataFrames.
 
     signatures → nodes numbered in survivor order (best tier, longest, smallest id)
-        → exact copies: one representative per normalised-text hash (its group's first node)
+      → exact copies: one representative per normalised-text hash (its group's first node)
       → representatives: LSH band collisions (star to the bucket's smallest node), verified by
-        estimated Jaccard → connected components (large-star/small-star)
+        estimated Jaccard → connected components (in the driver when the edge set is small,
+        else large-star/small-star rounds)
       → survivor check: a member not similar to the component's survivor itself stays on its own
-      → per row: root = its representative's root = the survivor; cluster size; duplicate type
+      → cluster members: root = its representative's root = the survivor; size; duplicate type
+        (every other row is unique, filled in per partition by the stage)
 
 Numbering nodes in survivor order makes the component minimum the survivor, so no step needs a
 whole cluster in one place. The node numbers depend on Spark's partitioning, but only their order
@@ -26,6 +28,7 @@ from filters.dedup.components import connected_components, connected_components_
 from filters.dedup.signatures import unpacked_rows
 
 BAND_ROWS = pa.schema([("node", pa.int64()), ("band", pa.int32()), ("key", pa.int64())])
+BAND_ROWS_DDL = "node long, band int, key long"
 
 # (column, ascending): best tier, longest text, smallest id; part and row only break exact ties
 SURVIVOR_ORDER = (("tier_rank", True), ("length", False), ("id", True), ("part", True), ("row", True))
@@ -36,8 +39,8 @@ class ClusterSettings:
     exact: bool = True
     near: bool = True
     verify_threshold: float | None = None  # None: merge every LSH candidate pair
-    survivor_check: float | None = None  # None: every member of a component is its survivor's duplicate
-    driver_components_max_edges: int = 0  # verified edge sets up to this size: components in the driver
+    survivor_check: float | None = None  # None: every component member is its survivor's duplicate
+    driver_components_max_edges: int = 0  # verified edges up to this many: components in the driver
 
 
 def _numbered_nodes(spark: SparkSession, signatures_dir: str, work_dir: str) -> DataFrame:
@@ -78,13 +81,14 @@ def _bucket_stars(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
     starts[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
     smallest = node[np.maximum.accumulate(np.where(starts, np.arange(node.size), 0))]
     linked = node != smallest
-    yield pa.RecordBatch.from_arrays([pa.array(node[linked]), pa.array(smallest[linked])], names=["a", "b"])
+    yield pa.RecordBatch.from_arrays([pa.array(node[linked]), pa.array(smallest[linked])],
+                                     names=["a", "b"])
 
 
 def _lsh_candidates(representatives: DataFrame) -> DataFrame:
     """Pairs sharing a band key: every member of a bucket paired with the bucket's smallest node.
     One shuffle of (band, key, node) longs; the grouping is a sort in numpy per partition."""
-    banded = representatives.select("node", "bands").mapInArrow(_band_rows, "node long, band int, key long")
+    banded = representatives.select("node", "bands").mapInArrow(_band_rows, BAND_ROWS_DDL)
     return banded.repartition("band", "key").mapInArrow(_bucket_stars, "a long, b long").distinct()
 
 
@@ -94,8 +98,9 @@ def _similarities(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
         left = unpacked_rows(batch.column("sig_left"), np.uint32)
         right = unpacked_rows(batch.column("sig_right"), np.uint32)
         similarity = (left == right).mean(axis=1) if left.size else np.zeros(len(batch))
-        yield pa.RecordBatch.from_arrays([batch.column("left"), batch.column("right"), pa.array(similarity)],
-                                         names=["left", "right", "similarity"])
+        yield pa.RecordBatch.from_arrays(
+            [batch.column("left"), batch.column("right"), pa.array(similarity)],
+            names=["left", "right", "similarity"])
 
 
 def _with_similarity(pairs: DataFrame, nodes: DataFrame, left: str, right: str) -> DataFrame:
@@ -103,7 +108,8 @@ def _with_similarity(pairs: DataFrame, nodes: DataFrame, left: str, right: str) 
     sig_left = nodes.select(F.col("node").alias("left"), F.col("sig").alias("sig_left"))
     sig_right = nodes.select(F.col("node").alias("right"), F.col("sig").alias("sig_right"))
     joined = (pairs.select(F.col(left).alias("left"), F.col(right).alias("right"))
-              .join(sig_left, "left").join(sig_right, "right").select("left", "right", "sig_left", "sig_right"))
+              .join(sig_left, "left").join(sig_right, "right")
+              .select("left", "right", "sig_left", "sig_right"))
     scored = joined.mapInArrow(_similarities, "left long, right long, similarity double")
     return scored.select(F.col("left").alias(left), F.col("right").alias(right), "similarity")
 
@@ -116,7 +122,8 @@ def _verified(candidates: DataFrame, nodes: DataFrame, settings: ClusterSettings
 
 def _survivor_checked(moved: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
     """Drop from `moved` each member whose estimated Jaccard with the survivor itself is below the
-    cut: it stays on its own, so a chain A~B~C does not remove C for a survivor A it does not resemble."""
+    cut: it stays on its own, so a chain A~B~C does not remove C for a survivor A it does not
+    resemble."""
     scored = _with_similarity(moved, nodes, "node", "root")
     return scored.where(F.col("similarity") >= settings.survivor_check).select("node", "root")
 
@@ -144,8 +151,8 @@ def _near_moved(representatives: DataFrame, nodes: DataFrame, settings: ClusterS
     return moved
 
 
-def _no_rows(spark: SparkSession, columns: str) -> DataFrame:
-    return spark.createDataFrame([], f"{columns.replace(',', ' long,')} long")
+def _no_rows(spark: SparkSession, *names: str) -> DataFrame:
+    return spark.createDataFrame([], ", ".join(f"{name} long" for name in names))
 
 
 def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: ClusterSettings) -> dict:
@@ -154,12 +161,13 @@ def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: C
     members go through the joins below."""
     nodes = _numbered_nodes(spark, signatures_dir, work_dir)
     stats: dict = {"documents": nodes.count()}
-    copies = (_exact_copies(nodes) if settings.exact else _no_rows(spark, "node,rep")).localCheckpoint(eager=True)
+    copies = _exact_copies(nodes) if settings.exact else _no_rows(spark, "node", "rep")
+    copies = copies.localCheckpoint(eager=True)
     if settings.near:
         representatives = nodes.select("node").join(copies, "node", "left_anti")
         near = _near_moved(representatives, nodes, settings, stats)
     else:
-        near = _no_rows(spark, "node,root")
+        near = _no_rows(spark, "node", "root")
     follow = near.select(F.col("node").alias("rep"), "root")  # exact copies follow their representative
     moved = (copies.join(follow, "rep", "left").select("node", F.coalesce("root", "rep").alias("root"))
              .unionByName(near)).localCheckpoint(eager=True)
@@ -185,7 +193,8 @@ def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: C
         "exact_duplicates": counts.get("exact_duplicate", 0),
         "near_duplicates": counts.get("near_duplicate", 0),
     })
-    stats["largest_cluster"] = int(max((r["largest"] for r in summary), default=min(stats["documents"], 1)))
+    largest = max((r["largest"] for r in summary), default=min(stats["documents"], 1))
+    stats["largest_cluster"] = int(largest)
     return stats
 
 
