@@ -17,8 +17,10 @@ from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from filters.dedup.normalize import SPACE, normalized_codepoints
+from filters.dedup.fused import hash_documents
+from filters.dedup.normalize import SPACE, normalized_codepoints, tables, utf8_buffers
 
 U64 = np.uint64
 EMPTY = np.uint32(0xFFFFFFFF)  # signature value of a document with no words
@@ -213,22 +215,24 @@ class BatchHashes:
     exact: np.ndarray  # uint64 (documents × 2)
 
 
-def hash_texts(texts: pa.Array | pa.ChunkedArray, params: MinhashParams,
-               batch_rows: int = 512) -> BatchHashes:
-    """Signatures, shingle counts and exact hashes of texts, in batches so memory stays bounded."""
+def hash_texts(texts: pa.Array | pa.ChunkedArray, params: MinhashParams) -> BatchHashes:
+    """Signatures, shingle counts and exact hashes of texts: one compiled pass per document
+    (fused.py), memory = the outputs plus one document's word hashes."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    parts: list[BatchHashes] = []
-    for start in range(0, len(texts), batch_rows):
-        words = words_of(texts.slice(start, batch_rows))
-        shingles = shingle_hashes(words, params.ngram)
-        signatures = minhash_signatures(shingles, params.num_perm, params.seed)
-        parts.append(BatchHashes(signatures, shingles.counts, exact_hashes(words)))
-    if not parts:
-        return BatchHashes(np.zeros((0, params.num_perm), dtype=np.uint32),
-                           np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=U64))
-    return BatchHashes(*(np.concatenate([getattr(p, f) for p in parts])
-                         for f in ("signatures", "shingle_counts", "exact")))
+    offsets, data = utf8_buffers(pc.fill_null(texts.cast(pa.string()), ""))
+    mapping, unspaced = tables()
+    a, b = permutations(params.num_perm, params.seed)
+    return BatchHashes(*hash_documents(data, offsets, mapping, unspaced, params.ngram, a, b))
+
+
+def reference_hashes(texts: pa.Array | pa.ChunkedArray, params: MinhashParams) -> BatchHashes:
+    """The same values from the step-by-step numpy definitions above (words → shingles →
+    minima): the readable specification of hash_texts, checked against it by a test."""
+    words = words_of(texts)
+    shingles = shingle_hashes(words, params.ngram)
+    return BatchHashes(minhash_signatures(shingles, params.num_perm, params.seed), shingles.counts,
+                       exact_hashes(words))
 
 
 def shingle_sets(texts: pa.Array | pa.ChunkedArray, ngram: int) -> list[np.ndarray]:

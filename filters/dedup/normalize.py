@@ -50,7 +50,7 @@ def tables() -> tuple[np.ndarray, np.ndarray]:
     return mapping, unspaced
 
 
-def _offsets_and_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Views of a string array's offsets (int64, from 0) and data bytes."""
     strings = strings.cast(pa.large_string())
     _, offset_buf, data_buf = strings.buffers()
@@ -83,7 +83,7 @@ def normalized_codepoints(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     texts = pc.fill_null(texts.cast(pa.string()), "")
-    offsets, data = _offsets_and_bytes(texts)
+    offsets, data = utf8_buffers(texts)
     code, offsets = _decode_utf8(data, offsets)
     mapping, unspaced_bmp = tables()
     bmp = code < 0x10000

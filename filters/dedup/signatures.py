@@ -60,11 +60,10 @@ def unpacked_rows(column: pa.Array, dtype: type) -> np.ndarray:
     return data.view(dtype).reshape(len(column), -1)
 
 
-def signature_table(table: pa.Table, part: int, params: MinhashParams, tier_order: list[str],
-                    batch_rows: int) -> pa.Table:
+def signature_table(table: pa.Table, part: int, params: MinhashParams, tier_order: list[str]) -> pa.Table:
     """One row per input row: where it is, what ranks it as survivor, and its hashes."""
     texts = pc.fill_null(table.column("text").cast(pa.string()), "")
-    hashes = hash_texts(texts, params, batch_rows)
+    hashes = hash_texts(texts, params)
     n = table.num_rows
     tiers = table.column("tier") if "tier" in table.column_names else None
     return pa.table({
@@ -86,7 +85,7 @@ def write_signatures(job: dict) -> dict:
         return {"rows": -1}
     try:
         table = read_documents(job["input"], ["id", "text", "tier"])
-        sigs = signature_table(table, job["part"], job["params"], job["tier_order"], job["batch_rows"])
+        sigs = signature_table(table, job["part"], job["params"], job["tier_order"])
         io.write_parquet_atomic(job["output"], sigs)
         return {"rows": sigs.num_rows}
     except InputError as exc:

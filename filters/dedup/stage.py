@@ -145,8 +145,8 @@ class DedupStage(Stage):
             io.write_json_atomic(done, {"partitions": 0})
             return
         jobs = [{"input": p.inputs[0], "output": self._path("_signatures", f"part-{p.index:05d}.parquet"),
-                 "part": p.index, "params": self.params, "tier_order": list(self.settings["tier_order"]),
-                 "batch_rows": int(self.settings["batch_rows"])} for p in parts]
+                 "part": p.index, "params": self.params, "tier_order": list(self.settings["tier_order"])}
+                for p in parts]
         log("dedup.signatures", partitions=len(jobs), bands=self.params.bands, rows=self.params.rows)
         _raise_errors(engine.map(write_signatures, jobs))
         row_counts = {p.index: io.read_parquet(job["output"], columns=["row"]).num_rows

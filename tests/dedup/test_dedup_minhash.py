@@ -16,6 +16,7 @@ from filters.dedup.minhash import (
     estimated_jaccard,
     exact_jaccard,
     hash_texts,
+    reference_hashes,
     shingle_sets,
 )
 from filters.dedup.normalize import normalize_texts
@@ -58,16 +59,23 @@ def test_shingle_hashes_give_the_exact_jaccard_of_word_ngrams(pairs):
         assert exact_jaccard(a, b) == pytest.approx(pair[2], abs=1e-9)
 
 
-def test_signatures_do_not_depend_on_batching(real_texts):
-    texts = pa.array(real_texts + ["", "short text", None])
-    params = MinhashParams()
-    whole = hash_texts(texts, params, batch_rows=4096)
-    pieces = hash_texts(texts, params, batch_rows=7)
-    tail = hash_texts(texts.slice(5), params)
-    assert np.array_equal(whole.signatures, pieces.signatures)
-    assert np.array_equal(whole.exact, pieces.exact)
-    assert np.array_equal(whole.signatures[5:], tail.signatures)
-    assert whole.shingle_counts[-3] == 0 and whole.shingle_counts[-2] == 1
+TRICKY = ["", None, "short text", "12 345 6x7 3.14", "日本語のテキスト、です。東京", "café naïve ÉCOLE Straße",
+          "x\u0301y 1\u03012 \u0301", "emoji 😀 ok 𠀀𠀁 ゙", "ＡＢＣ full width ①②", "tab\tnew\nline\u00a0nbsp"]
+
+
+@pytest.mark.parametrize("threshold_params", [MinhashParams(), MinhashParams(ngram=3, bands=17, rows=5, extra_perm=43)])
+def test_the_compiled_pass_equals_the_numpy_definitions(real_texts, threshold_params):
+    """hash_texts (one numba pass per document) against the step-by-step numpy reference, on
+    real multilingual pages plus digits, combining marks, CJK, astral and empty texts; also on a
+    slice (non-zero Arrow offset)."""
+    texts = pa.array(TRICKY + real_texts)
+    for batch in (texts, texts.slice(3)):
+        compiled, reference = hash_texts(batch, threshold_params), reference_hashes(batch, threshold_params)
+        assert np.array_equal(compiled.signatures, reference.signatures)
+        assert np.array_equal(compiled.shingle_counts, reference.shingle_counts)
+        assert np.array_equal(compiled.exact, reference.exact)
+    counts = hash_texts(pa.array(["", None, "two words"]), MinhashParams()).shingle_counts
+    assert counts.tolist() == [0, 0, 1]
 
 
 def test_exact_hash_ignores_case_spacing_and_punctuation_only(real_texts):
