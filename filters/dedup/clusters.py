@@ -29,6 +29,7 @@ from filters.dedup.signatures import unpacked_rows
 
 BAND_ROWS = pa.schema([("node", pa.int64()), ("band", pa.int32()), ("key", pa.int64())])
 BAND_ROWS_DDL = "node long, band int, key long"
+ASSIGNMENT_DDL = "row int, id string, dup_cluster_id string, dup_cluster_size long, dup_type string, part int"
 
 # (column, ascending): best tier, longest text, smallest id; part and row only break exact ties
 SURVIVOR_ORDER = (("tier_rank", True), ("length", False), ("id", True), ("part", True), ("row", True))
@@ -182,9 +183,8 @@ def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: C
     rows = (members.join(sizes, "root").join(nodes.select("node", "id", "part", "row", "exact"), "node")
             .join(survivors, "root").withColumn("dup_type", kind)
             .select("part", "row", "id", "dup_cluster_id", "dup_cluster_size", "dup_type"))
-    path = f"{work_dir}/assign"
-    rows.repartition("part").write.mode("overwrite").partitionBy("part").parquet(path)
-    summary = spark.read.parquet(path).groupBy("dup_type").agg(
+    rows.repartition("part").write.mode("overwrite").partitionBy("part").parquet(f"{work_dir}/assign")
+    summary = read_assignments(spark, work_dir).groupBy("dup_type").agg(
         F.count(F.lit(1)).alias("count"), F.max("dup_cluster_size").alias("largest")).collect()
     counts = {r["dup_type"]: r["count"] for r in summary}
     stats.update({
@@ -198,11 +198,17 @@ def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: C
     return stats
 
 
+def read_assignments(spark: SparkSession, work_dir: str) -> DataFrame:
+    """The member rows written by cluster(); with an explicit schema, as a corpus without any
+    duplicate leaves the folder without a data file."""
+    return spark.read.schema(ASSIGNMENT_DDL).parquet(f"{work_dir}/assign")
+
+
 def sample_removed(spark: SparkSession, work_dir: str, size: int, seed: int) -> list[dict]:
     """A deterministic sample of near-duplicate rows with where their survivor is (for precision)."""
     if size <= 0:
         return []
-    rows = spark.read.parquet(f"{work_dir}/assign")
+    rows = read_assignments(spark, work_dir)
     removed = rows.where(F.col("dup_type") == "near_duplicate")
     picked = (removed.withColumn("h", F.xxhash64("id", F.lit(seed))).orderBy("h", "id", "part", "row")
               .limit(size))

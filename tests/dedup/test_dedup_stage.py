@@ -158,6 +158,17 @@ def test_a_chain_does_not_remove_what_the_survivor_does_not_resemble(shared_data
     assert found["false"]["z"] == ("x", 3, "near_duplicate")  # the chain, when the check is off
 
 
+@pytest.mark.parametrize("settings", [[], ["dedup.near=false", "dedup.exact=false"]])
+def test_a_corpus_without_duplicates_keeps_every_row(shared_data, tmp_path, settings):
+    texts = sorted(set(cc_texts(shared_data)))
+    pattern = _write_parts([{"id": f"doc-{i}", "text": t} for i, t in enumerate(texts)], tmp_path / "in", 2)
+    manifest = run_stage(4, str(tmp_path / "run"), load_config(None, [*FAST_SPARK, f"dedup.input={pattern}",
+                                                                       *settings]))
+    assert manifest["rows_out"] == manifest["rows_in"] == len(texts)
+    assert manifest["dedup"]["clusters"] == 0 and manifest["dedup"]["unique"] == len(texts)
+    assert {c[2] for c in _clusters(tmp_path / "run").values()} == {"unique"}
+
+
 def test_connected_components_match_union_find():
     from filters.dedup.components import connected_components, connected_components_on_driver
     from pipeline.engines.spark_engine import spark_session
