@@ -1,13 +1,18 @@
-"""HTML → main text: a lexbor pre-pass, then trafilatura tuned for precision (as FineWeb).
+"""HTML → main text: one lxml parse, a pre-pass, then trafilatura tuned for precision (as FineWeb).
 
-Why the pre-pass: trafilatura spends most of its time in XPath pruning and in its fallback
-extractors, and both scale with the size of the tree. Lexbor (C, via selectolax) parses a page in
-a millisecond or two; it reads the title and date and removes the elements trafilatura's own
-cleaning discards anyway (scripts, styles, forms controls, embedded media, nav/aside/footer,
-hidden blocks), so trafilatura parses and walks a much smaller tree. trafilatura then runs in
-precision mode without its fallback cascade; the full cascade runs again only when that fast
-result is short, which is where the fallback changes the output (measured on the trafilatura
-evaluation pages, see bench/bench_extract.py).
+Where the time goes (cProfile on the bench pages): trafilatura's XPath pruning (its `re:test`
+conditions call back into Python for every candidate element), its tree copies, and, on short
+pages, its fallback extractors. So:
+- parse once with libxml2 (the parser trafilatura uses) and hand trafilatura the tree, not the
+  text: no second parse, and a C-level element class lookup (lxml.html's default lookup is a
+  Python call for every element proxy trafilatura creates);
+- the pre-pass reads title and date, then removes what trafilatura discards anyway (scripts,
+  styles, form controls, embedded media, nav/aside/footer, hidden blocks), so every XPath walk and
+  copy sees a smaller tree;
+- trafilatura's main extractor runs in precision mode, and its readability/jusText comparison only
+  when the main text is shorter than `fallback_below_chars` (cascade.py): where the full cascade
+  changes the output, without running the main extractor twice.
+Measured on both axes by bench/bench_extract.py (settings in filters/extract/README.md).
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import trafilatura
-from selectolax.lexbor import LexborHTMLParser
+from lxml import etree
+from lxml import html as lxml_html
+
+from filters.extract import cascade
 
 # Recorded in the stage manifest: the exact settings of every extraction.
 TRAFILATURA_SETTINGS = {
@@ -27,29 +34,38 @@ TRAFILATURA_SETTINGS = {
     "include_images": False,
     "deduplicate": False,
     "fast": True,
-    "full_cascade_below_chars": 1000,
+    "fallback_below_chars": 1000,
 }
 
-# Elements removed before trafilatura: all are discarded by trafilatura's tree cleaning too
+# Removed before trafilatura: all are discarded by trafilatura's tree cleaning too
 # (settings.MANUALLY_CLEANED / precision xpaths); ld+json scripts stay (forum detection).
-PREPASS_REMOVE = ",".join([
-    "script:not([type='application/ld+json'])", "style", "noscript", "template", "svg", "iframe",
-    "object", "embed", "canvas", "video", "audio", "map", "link", "meta", "select", "textarea",
-    "input", "button", "source", "track", "param", "aside", "footer", "nav", "menu",
-    "[hidden]", "[aria-hidden='true']", "[style*='display:none']", "[style*='display: none']",
-])
-
-_DATE_META = (
-    "meta[property='article:published_time']", "meta[name='date']", "meta[itemprop='datePublished']",
-    "meta[name='dc.date']", "meta[name='DC.date.issued']", "meta[property='og:updated_time']",
-    "time[datetime]",
+PREPASS_REMOVE = [
+    "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas", "video", "audio",
+    "map", "link", "select", "textarea", "input", "button", "source", "track", "param", "aside",
+    "footer", "nav", "menu",
+]
+_HIDDEN = etree.XPath(
+    "//*[@hidden or @aria-hidden='true' or contains(@style, 'display:none')"
+    " or contains(@style, 'display: none')]"
 )
+# <meta> keys holding the publication date, in order of preference; then <time datetime>.
+_DATE_KEYS = ["article:published_time", "date", "datePublished", "dc.date", "DC.date.issued", "og:updated_time"]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-# Lexbor's tree building is quadratic in nesting depth (200k nested divs: minutes in C code, which
-# no timer can interrupt); libxml2, used by trafilatura, caps depth. Pages with a run of more
-# opening tags than this without any closing tag skip the pre-pass.
-MAX_OPEN_TAG_RUN = 3000
+
+def _parser(**options) -> etree.HTMLParser:
+    """libxml2 with trafilatura's options; elements are lxml.html's HtmlElement (trafilatura calls
+    its text_content()), assigned in C instead of lxml.html's per-element Python lookup."""
+    parser = etree.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True,
+                              remove_pis=True, **options)
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=lxml_html.HtmlElement, comment=lxml_html.HtmlComment,
+        pi=lxml_html.HtmlProcessingInstruction, entity=lxml_html.HtmlEntity))
+    return parser
+
+
+_TEXT_PARSER = _parser()
+_BYTES_PARSER = _parser(encoding="utf-8")  # for pages starting with an XML declaration
 
 
 @dataclass
@@ -59,41 +75,61 @@ class HtmlResult:
     date: str | None
 
 
-def prepass(html: str) -> tuple[str, str | None, str | None]:
-    """Return (reduced html, title, date) from one lexbor parse."""
-    tree = LexborHTMLParser(html)
-    title = _title(tree)
-    date = _date(tree)
-    for node in tree.css(PREPASS_REMOVE):
-        node.decompose()
-    return tree.html or "", title, date
+def parse(html: str) -> lxml_html.HtmlElement | None:
+    """The page as an lxml tree (None when there is no document)."""
+    try:
+        if not html[:100].lstrip().startswith("<?xml"):
+            try:
+                return lxml_html.document_fromstring(html, parser=_TEXT_PARSER)
+            except ValueError:  # lxml refuses str input holding an encoding declaration
+                pass
+        return lxml_html.document_fromstring(html.encode("utf-8", "replace"), parser=_BYTES_PARSER)
+    except etree.ParserError:  # "Document is empty"
+        return None
 
 
-def _title(tree: LexborHTMLParser) -> str | None:
-    node = tree.css_first("meta[property='og:title']")
-    value = node.attributes.get("content") if node is not None else None
-    if not value:
-        node = tree.css_first("title")
-        value = node.text(strip=True) if node is not None else None
-    return " ".join(value.split())[:1000] or None if value else None
+def prepass(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
+    """Read (title, date), then remove in place what trafilatura would discard anyway."""
+    title, date = _title_and_date(tree)
+    for node in _HIDDEN(tree):
+        node.drop_tree()  # the tail text stays, as with every removal here
+    for node in list(tree.iter("script")):
+        if node.get("type") != "application/ld+json":
+            node.drop_tree()
+    etree.strip_elements(tree, *PREPASS_REMOVE, with_tail=False)
+    etree.strip_tags(tree, "meta")
+    return title, date
 
 
-def _date(tree: LexborHTMLParser) -> str | None:
-    for selector in _DATE_META:
-        node = tree.css_first(selector)
-        if node is None:
+def _title_and_date(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
+    """og:title, else <title>; the first ISO date of the known <meta> keys, else of <time>."""
+    title = og_title = None
+    dates: dict[str, str] = {}
+    for node in tree.iter("meta", "title"):
+        if node.tag == "title":
+            title = node.text_content() if title is None else title
             continue
-        value = node.attributes.get("content") or node.attributes.get("datetime") or ""
-        match = _ISO_DATE.search(value)
+        if og_title is None and node.get("property") == "og:title":
+            og_title = node.get("content")
+        for attribute in ("property", "name", "itemprop"):
+            key = node.get(attribute)
+            if key in _DATE_KEYS and key not in dates:
+                dates[key] = node.get("content") or ""
+    value = og_title or title
+    title = " ".join(value.split())[:1000] or None if value else None
+    candidates = [dates.get(key, "") for key in _DATE_KEYS]
+    candidates += [node.get("datetime") or "" for node in tree.iter("time") if node.get("datetime")][:1]
+    for candidate in candidates:
+        match = _ISO_DATE.search(candidate)
         if match:
-            return match.group(0)
-    return None
+            return title, match.group(0)
+    return title, None
 
 
-def _trafilatura(html: str, url: str | None, fast: bool) -> str:
+def _trafilatura(tree: lxml_html.HtmlElement, url: str | None, fast: bool) -> str:
     settings = TRAFILATURA_SETTINGS
     return trafilatura.extract(
-        html,
+        tree,
         url=url,
         favor_precision=settings["favor_precision"],
         include_comments=settings["include_comments"],
@@ -104,29 +140,18 @@ def _trafilatura(html: str, url: str | None, fast: bool) -> str:
     ) or ""
 
 
-def max_open_tag_run(html: str) -> int:
-    """Longest run of opening tags with no closing tag in between (a cheap bound on depth)."""
-    data = np.frombuffer(html.encode("utf-8", "replace"), dtype=np.uint8)
-    starts = np.flatnonzero(data[:-1] == 60)  # "<"
-    if starts.size == 0:
-        return 0
-    following = data[starts + 1]
-    closing = following == 47  # "/"
-    opening = ((following | 32) >= 97) & ((following | 32) <= 122)  # a letter
-    events = closing[closing | opening]
-    close_at = np.flatnonzero(events)
-    bounds = np.concatenate(([-1], close_at, [events.size]))
-    return int(np.diff(bounds).max() - 1)
-
-
 def extract_html(html: str, url: str | None = None) -> HtmlResult:
     """Main text, title and date of one page ('' text when nothing is extractable)."""
-    if max_open_tag_run(html) > MAX_OPEN_TAG_RUN:
-        return HtmlResult(text=_trafilatura(html, url, fast=True), title=None, date=None)
-    reduced, title, date = prepass(html)
-    text = _trafilatura(reduced, url, fast=True)
-    if len(text) < TRAFILATURA_SETTINGS["full_cascade_below_chars"]:
-        full = _trafilatura(reduced, url, fast=False)
-        if len(full) > len(text):
-            text = full
+    tree = parse(html)
+    if tree is None:
+        return HtmlResult(text="", title=None, date=None)
+    title, date = prepass(tree)
+    limit = TRAFILATURA_SETTINGS["fallback_below_chars"]
+    if cascade.SUPPORTED:
+        with cascade.gated_fallback(limit):
+            text = _trafilatura(tree, url, fast=True)  # trafilatura copies the tree it is given
+    else:
+        text = _trafilatura(tree, url, fast=True)
+        if len(text) < limit:
+            text = max(text, _trafilatura(tree, url, fast=False), key=len)
     return HtmlResult(text=text, title=title, date=date)

@@ -14,10 +14,11 @@ from extract_samples import make_epub, make_pdf, write_warc
 
 from filters import langid, pii
 from filters.blocklist import Blocklist
+from filters.extract import cascade
 from filters.extract.content_type import content_type_for
 from filters.extract.decode import decode_html
 from filters.extract.epub import EpubError, extract_epub
-from filters.extract.html import extract_html, max_open_tag_run
+from filters.extract.html import extract_html, parse, prepass
 from filters.extract.pdf import PdfError, extract_pdf
 from filters.extract.readers import read_file
 from filters.extract.timeout import CallTimeout, call_with_timeout
@@ -139,12 +140,61 @@ def test_timeout_in_main_thread_and_in_other_threads():
 
 
 def test_deeply_nested_html_is_bounded():
+    paragraph = "<p>" + "This paragraph sits deep inside nested containers and still counts. " * 5 + "</p>"
+    nested = "<html><body>" + "<div>" * 200 + paragraph + "</div>" * 200 + "</body></html>"
+    assert "deep inside nested containers" in extract_html(nested).text
     page = "<html><body>" + "<div>" * 100_000 + "<p>deep</p>" + "</div>" * 100_000 + "</body></html>"
-    assert max_open_tag_run(page) >= 100_000
     started = time.process_time()
-    extract_html(page)
-    assert max_open_tag_run("<ul><li>a</li><li><br>b</li></ul>") == 2
-    assert time.process_time() - started < 60  # guard: the unguarded lexbor parse takes minutes
+    extract_html(page)  # libxml2 caps the depth; an HTML5 tree builder here took minutes
+    assert time.process_time() - started < 60
+
+
+def test_empty_and_xml_declared_pages():
+    assert extract_html("").text == "" and extract_html("  \n").text == ""
+    body = "<p>" + "A page served as XHTML with an XML declaration in front. " * 4 + "</p>"
+    page = "<?xml version='1.0' encoding='utf-8'?><html><head><title>T</title></head><body>" + body + "</body></html>"
+    result = extract_html(page)
+    assert "XML declaration in front" in result.text and result.title == "T"
+
+
+def test_gated_fallback_matches_trafilatura_modes(shared_data: Path):
+    """Gate closed = trafilatura's fast mode; gate always open = its full cascade (apart from the
+    teaser blocks its fast-mode recovery keeps); outside the gate trafilatura is unchanged."""
+    from evaldata import load_pages
+
+    from filters.extract.html import _trafilatura
+
+    assert cascade.SUPPORTED  # the pinned trafilatura: the single-run cascade is in use
+    pages = load_pages(shared_data)[:40]
+    same_full = changed_by_fallback = 0
+    for url, html, _ in pages:
+        tree = parse(html)
+        prepass(tree)
+        fast, full = _trafilatura(tree, url, fast=True), _trafilatura(tree, url, fast=False)
+        with cascade.gated_fallback(0):
+            assert _trafilatura(tree, url, fast=True) == fast
+        with cascade.gated_fallback(10**9):
+            opened = _trafilatura(tree, url, fast=True)
+        same_full += opened == full
+        changed_by_fallback += opened != fast
+    assert same_full >= len(pages) - 2
+    assert changed_by_fallback > 0
+
+
+def test_prepass_reads_title_and_date_and_drops_boilerplate():
+    page = (
+        "<html><head><title> Plain   title </title><meta property='og:title' content='OG title'>"
+        "<meta name='date' content='2021-03-04T10:00:00Z'><script>var x = 1;</script>"
+        "<script type='application/ld+json'>{\"@type\": \"NewsArticle\"}</script></head>"
+        "<body><nav>Home | About</nav><div style='display: none'>hidden text</div>"
+        "<p>Visible <button>Click</button>tail text</p><footer>Footer</footer></body></html>"
+    )
+    tree = parse(page)
+    assert prepass(tree) == ("OG title", "2021-03-04")
+    text = tree.text_content()
+    assert "Visible" in text and "tail text" in text and "NewsArticle" in text
+    for dropped in ("Home | About", "hidden text", "Click", "Footer", "var x"):
+        assert dropped not in text
 
 
 def _real_texts(shared_data: Path, n: int) -> list[str]:
