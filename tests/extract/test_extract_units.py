@@ -285,3 +285,36 @@ def test_binary_payload_in_warc_is_read_as_record(tmp_path: Path):
     path = write_warc(tmp_path / "b.warc.gz", [("http://bin.test/", "text/html", random.Random(3).randbytes(3000))])
     records = [r for r in read_file(str(path), MAX) if r.kind]
     assert records[0].kind == "html" and decode_html(records[0].payload, "utf-8")[0] is None
+
+
+def test_fast_xpaths_select_what_trafilatura_selects(shared_data: Path):
+    """Every rewritten expression returns the same elements as trafilatura's own, on tricky
+    attributes and on real pages; whole extractions are identical."""
+    from evaldata import load_pages
+
+    from filters.extract import fast_xpaths
+    from filters.extract.html import _main_text
+
+    assert len(fast_xpaths._SWAPS) >= 15
+    tricky = (
+        "<html><body><div id='' class='comment-list'>a</div><div class='comment-list' id='main'>b</div>"
+        "<div id='comments' class='x'>c</div><section class='FullText'>d</section>"
+        "<div style='color: red' id='hidden-box'>e</div><div id='x' style='visibility: hidden'>f</div>"
+        "<div class='post-comments commentary'>g</div><div id='commentary'>h</div><div class='bottom'>i</div>"
+        "<p class='sidebar\nmenu'>j</p><span class='ad-slot  teaser'>k</span></body></html>"
+    )
+    pages = [html for _, html, _ in load_pages(shared_data)[:60]]
+    for html in [tricky, *pages[:20]]:
+        tree = parse(html)
+        prepass(tree)
+        fast_xpaths.mark(tree)
+        for _, _, original, fast in fast_xpaths._SWAPS:
+            assert fast(tree) == original(tree), original.path
+    for (url, html, _), with_marks in zip(load_pages(shared_data)[:60], pages, strict=True):
+        plain_tree, marked_tree = parse(html), parse(with_marks)
+        prepass(plain_tree)
+        prepass(marked_tree)
+        fast_xpaths.mark(marked_tree)
+        with fast_xpaths.rewritten():
+            fast_text = _main_text(marked_tree, url)
+        assert fast_text == _main_text(plain_tree, url)
