@@ -19,7 +19,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench.extract_peer_worker import snippet_and_bow_scores
+from bench.extract_peer_worker import WARM_UP_PAGE, snippet_and_bow_scores
 from bench.harness import Goal, _check, call, compare, peer_job, timed
 from bench.inputs import CACHE, SHARED_DATA, _cached
 
@@ -90,7 +90,7 @@ def ours(folder: str, out: str) -> None:
     from filters.extract.html import extract_html
     from filters.extract.readers import read_file
 
-    extract_html("<html><body><p>warm up</p></body></html>")
+    extract_html(WARM_UP_PAGE)
     texts = {}
     with timed() as probe:
         pages = 0

@@ -15,8 +15,10 @@ Why the matches are the same: re:test on an attribute node set tests the string 
 node in document order (the first of the attributes in source order, `_first` below) or '' when
 there is none; patterns matching '' are left as they were. trafilatura never sets class/id/style
 and clears attributes only wholesale (markers go with them); copies keep them. The rewritten lists
-are swapped in only inside `rewritten()`, so other trafilatura callers see the originals. A test
-compares full extractions with and without on real pages.
+are swapped in only inside `rewritten()`, so other trafilatura callers see the originals (the
+swap is process-wide: a thread running trafilatura on an unmarked tree at the same moment would
+see the rewritten lists; stage workers extract one document at a time). A test compares full
+extractions with and without on real pages.
 """
 
 from __future__ import annotations
