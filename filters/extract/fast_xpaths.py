@@ -125,11 +125,11 @@ def _prepare() -> None:
                 if path != expression.path:
                     fast = etree.XPath(path, namespaces={"re": xpaths.REGEXP_NS})
                     _SWAPS.append((expressions, index, expression, fast))
+    for key in _KEYS.values():
+        key.compile()
 
 
 _prepare()
-for _key in _KEYS.values():
-    _key.compile()
 _NAMES = sorted({name for names in _KEYS for name in names})
 _NAME_SET = frozenset(_NAMES)
 _ELEMENT_CACHE: dict[tuple, list[tuple[str, str]]] = {}
