@@ -21,6 +21,7 @@ import numpy as np
 
 from filters.quality import corpus, models
 from pipeline.errors import InputError
+from pipeline.log import log
 
 EDU_PROXY_SCORES = {"reference": 4.0, "web": 2.0, "boilerplate": 0.0}
 
@@ -45,20 +46,37 @@ def read_texts(paths: list[str], field: str = "text") -> list[dict]:
 
 
 def train_fasttext(positive: list[str], negative: list[str], out: Path, dim: int = 32,
-                   epoch: int = 20, seed_text_limit: int = 20_000) -> None:
+                   epoch: int = 20, seed_text_limit: int = 20_000, lr: float = 0.5) -> None:
     """DCLM recipe: supervised fastText, word bigrams, labels __label__hq / __label__cc."""
-    import fasttext
-
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as tmp:
         for label, texts in (("__label__hq", positive), ("__label__cc", negative)):
             for text in texts:
                 tmp.write(f"{label} {models.fasttext_text(text, seed_text_limit)}\n")
-    model = fasttext.train_supervised(input=tmp.name, dim=dim, epoch=epoch, wordNgrams=2, lr=0.5,
-                                      minCount=2, bucket=200_000, thread=1, seed=0, verbose=0)
-    Path(tmp.name).unlink()
+    try:
+        model = _train_supervised(tmp.name, dim=dim, epoch=epoch, lr=lr)
+    finally:
+        Path(tmp.name).unlink()
     if out.suffix == ".ftz":
         model.quantize(input=None, qnorm=True, cutoff=50_000, retrain=False)
     model.save_model(str(out))
+
+
+
+def _train_supervised(path: str, dim: int, epoch: int, lr: float, retries: int = 3):
+    """fastText's SGD can diverge to NaN at a high learning rate (it depends on the data and on
+    the CPU's float code path): retry at half the rate, saying so, rather than fail the training."""
+    import fasttext
+
+    while True:
+        try:
+            return fasttext.train_supervised(input=path, dim=dim, epoch=epoch, wordNgrams=2, lr=lr,
+                                             minCount=2, bucket=200_000, thread=1, seed=0,
+                                             verbose=0)
+        except RuntimeError as error:
+            if "NaN" not in str(error) or retries == 0:
+                raise InputError(f"fastText training failed at lr={lr}: {error}") from error
+            log("train_fasttext_diverged", lr=lr, retry_lr=lr / 2)
+            lr, retries = lr / 2, retries - 1
 
 
 def train_edu(texts: list[str], scores: list[float], out: Path, embedder: str) -> None:

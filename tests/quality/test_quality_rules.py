@@ -120,3 +120,18 @@ def test_fasttext_model_loads_any_path_and_separates_heldout(heldout_items, tmp_
     mine = models.fasttext_scores([r.text for r in refs] + boiler, str(out))
     assert mine.shape == (len(refs) + len(boiler),)
     assert ((0 <= mine) & (mine <= 1)).all()
+
+
+def test_fasttext_training_recovers_from_divergence_or_says_why(heldout_items, tmp_path):
+    """lr=4 diverges to NaN on these pages; halving it (4 → 2 → 1 → 0.5) recovers. A rate that
+    no retry can save ends in one clear error, not a crash inside fastText."""
+    from filters.quality import train
+    from pipeline.errors import InputError
+
+    web = [p.text for p in heldout_items if p.label == "web"]
+    boiler = [p.text for p in heldout_items if p.label == "boilerplate"]
+    out = tmp_path / "recovered.bin"
+    train.train_fasttext(web, boiler, out, dim=8, epoch=5, lr=4.0)
+    assert models.fasttext_scores(web[:3], str(out)).shape == (3,)
+    with pytest.raises(InputError, match="fastText training failed"):
+        train.train_fasttext(web, boiler, tmp_path / "never.bin", dim=8, epoch=5, lr=1e9)
