@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
@@ -229,14 +228,11 @@ def gopher_repetition(batch: TextBatch, cfg: GopherRepetitionConfig | None = Non
 
 
 class _NGrams:
-    """Word n-grams of every document as 64-bit hashes over the batch's flat word-id array.
+    """Word n-grams of every document, grouped by 64-bit hashes over the batch's flat word-id array.
 
     A repeated n-gram starts with a repeated (n-1)-gram, so each order only groups the positions
     that were in a repeated group of the order below: on ordinary text that set shrinks fast.
     """
-
-    MULT = np.uint64(0x100000001B3)
-    DOC_MIX = np.uint64(0x9E3779B97F4A7C15)
 
     def __init__(self, words: Segments):
         self.n_docs = words.n_docs
@@ -248,27 +244,14 @@ class _NGrams:
         self._members = {1: np.arange(len(self.doc))}
         self._groups_cache: dict[int, tuple] = {}
 
-    def _hash(self, pos: np.ndarray, n: int) -> np.ndarray:
-        h = self.unigram[pos]
-        with np.errstate(over="ignore"):
-            for k in range(1, n):
-                h = h * self.MULT + self.unigram[pos + k]
-            return h ^ (self.doc[pos].astype(np.uint64) * self.DOC_MIX)
-
     def groups(self, n: int):
-        """(positions, group ids in first-occurrence order, is_first) of possibly repeated n-grams."""
+        """(positions, group ids in first-occurrence order, is_first, counts) of possibly repeated n-grams."""
         if n in self._groups_cache:
             return self._groups_cache[n]
         if n - 1 not in self._members:
             self.groups(n - 1)
-        below = self._members[n - 1]
-        pos = below[below + n - 1 < len(self.doc)]
-        pos = pos[self.doc[pos] == self.doc[pos + n - 1]]
-        group = pd.factorize(self._hash(pos, n), sort=False)[0].astype(np.int64)
-        seen_max = np.maximum.accumulate(np.concatenate([[-1], group[:-1]])) if len(group) else group
-        is_first = group > seen_max
-        counts = np.bincount(group) if len(group) else np.zeros(0, dtype=np.int64)
-        self._members[n] = pos[counts[group] > 1] if len(group) else pos
+        pos, group, is_first, counts = _group_ngrams(self.unigram, self.doc, self._members[n - 1], n)
+        self._members[n] = pos[counts[group] > 1]
         self._groups_cache[n] = (pos, group, is_first, counts)
         return self._groups_cache[n]
 
@@ -306,6 +289,70 @@ class _NGrams:
             return np.zeros(self.n_docs)
         return _scan_duplicates(pos[candidates], group[candidates], self.doc[pos[candidates]],
                                 pos[is_first], self.cum, n, self.n_docs, len(counts))
+
+
+_MULT = np.uint64(0x100000001B3)
+_SLOT_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True)
+def _group_ngrams(unigram, doc, below, n):
+    """The n-grams starting at `below` (within one document), grouped by their polynomial hash.
+
+    Group ids are numbered in order of first occurrence (like pd.factorize); one open-addressing
+    table per document, sized to it, since an n-gram never repeats across documents.
+    """
+    pos = np.empty(len(below), np.int64)
+    m = 0
+    for p in below:
+        if p + n - 1 < len(doc) and doc[p] == doc[p + n - 1]:
+            pos[m] = p
+            m += 1
+    pos = pos[:m]
+    group = np.empty(m, np.int64)
+    is_first = np.zeros(m, np.bool_)
+    counts = np.zeros(m, np.int64)
+    largest, run, start = 0, 0, 0
+    for i in range(m):                          # the largest number of positions in one document
+        if i > 0 and doc[pos[i]] != doc[pos[i - 1]]:
+            run = 0
+        run += 1
+        largest = max(largest, run)
+    bits = 1
+    while (1 << bits) < 2 * largest:
+        bits += 1
+    keys = np.empty(1 << bits, np.uint64)
+    slots = np.full(1 << bits, -1, np.int64)
+    used = np.empty(largest, np.int64)
+    n_groups = 0
+    while start < m:
+        end = start
+        while end < m and doc[pos[end]] == doc[pos[start]]:
+            end += 1
+        size_bits = 1
+        while (1 << size_bits) < 2 * (end - start):
+            size_bits += 1
+        mask, shift, n_used = (1 << size_bits) - 1, np.uint64(64 - size_bits), 0
+        for i in range(start, end):
+            p = pos[i]
+            h = unigram[p]
+            for k in range(1, n):
+                h = h * _MULT + unigram[p + k]
+            j = np.int64((h * _SLOT_MIX) >> shift) & mask
+            while slots[j] != -1 and keys[j] != h:
+                j = (j + 1) & mask
+            if slots[j] == -1:
+                slots[j], keys[j] = n_groups, h
+                used[n_used] = j
+                n_used += 1
+                is_first[i] = True
+                n_groups += 1
+            group[i] = slots[j]
+            counts[slots[j]] += 1
+        for u in range(n_used):                 # clear only what this document used
+            slots[used[u]] = -1
+        start = end
+    return pos, group, is_first, counts[:n_groups]
 
 
 @njit(cache=True)
