@@ -1,24 +1,35 @@
-"""trafilatura's regex conditions, evaluated once per distinct attribute value instead of per walk.
+"""trafilatura's pruning XPaths with their attribute conditions answered once per page, up front.
 
-Why: about 40% of trafilatura's time is its XPath pruning, and nearly all of it is the EXSLT
-`re:test(@class, '...')` conditions, which lxml implements as a Python callback for every candidate
-element of every expression (some twenty walks over each page tree).
+Why: more than half of our time was trafilatura's XPath walks (some fifteen per page, each
+testing every element against a dozen conditions: EXSLT `re:test` calls back into Python,
+`translate`, `contains` on several attributes), although the conditions on attributes can only
+hold on the few elements that carry those attributes, and most expressions match nothing on a
+given page.
 
-How: each `re:test(@a|@b, 'pattern'[, 'flags'])` in trafilatura's expression lists is rewritten to
-`contains(@data-tq-a-b, ' n ')` (plain libxml2, no callback), and `mark(tree)` gives every element
-those marker attributes first: the numbers of the patterns its attribute value matches. Values are
-matched once per distinct value (cached across pages): plain patterns all at once by one RE2 set
-(google-re2), the others (lookarounds, backslash classes, `$`, case-insensitive flags) by Python's
-re, which is what lxml itself calls.
+How (two rewrites of the expression lists trafilatura uses with our settings, `_LISTS`):
+1. each `re:test(@a|@b, 'pattern'[, 'flags'])` becomes `contains(@data-tq-a-b, ' n ')` (plain
+   libxml2, no callback); the marker holds the numbers of the patterns the attribute value
+   matches, each distinct value matched once (cached across pages): plain patterns all at once by
+   one RE2 set (google-re2), the others (lookarounds, backslash classes, `$`, flags) by Python's
+   re, which is what lxml itself calls;
+2. in each run of predicates (`.//*[self::div or ...][@id='x' or re:test(...)]`), the predicates
+   that test only the element's own attributes are replaced by one `contains(@data-tq-x, ' r ')`
+   placed first, so libxml2 tests the tag and structure conditions only on the few elements left.
+`mark(tree)` sets those markers, evaluating the attribute predicates with libxml2 itself, once per
+distinct attribute set (cached across pages), on a small synthetic document holding one element
+per new attribute set; it returns the runs some element matches. Within `rewritten(active)`, an
+expression with a run no element matches returns no elements without walking the tree.
 
-Why the matches are the same: re:test on an attribute node set tests the string value of its first
-node in document order (the first of the attributes in source order, `_first` below) or '' when
-there is none; patterns matching '' are left as they were. trafilatura never sets class/id/style
-and clears attributes only wholesale (markers go with them); copies keep them. The rewritten lists
-are swapped in only inside `rewritten()`, so other trafilatura callers see the originals (the
-swap is process-wide: a thread running trafilatura on an unmarked tree at the same moment would
-see the rewritten lists; stage workers extract one document at a time). A test compares full
-extractions with and without on real pages.
+Why the selections are the same: an attribute-only predicate depends only on the element's
+attribute nodes, copied to the synthetic element in source order (`@a|@b` is the first in
+document order); re:test tests the string value of the first node, '' when there is none, and
+patterns or predicates true on an element without attributes are left as they were (trafilatura
+clears attributes wholesale, markers go with them; copies keep them; it never sets the
+attributes tested here to values that would match). Predicates commute before a positional one
+(`[1]`), which stays last. The rewritten lists are swapped in only inside `rewritten()`, so other
+trafilatura callers see the originals (the swap is process-wide: a thread running trafilatura on
+an unmarked tree at the same moment would see the rewritten lists; stage workers extract one
+document at a time). Tests compare every selection and full extractions on real pages.
 """
 
 from __future__ import annotations
@@ -26,156 +37,332 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import re2
 from lxml import etree
 from trafilatura import xpaths
 
-_RE_TEST = re.compile(
-    r"re:test\(\s*(@[\w-]+(?:\s*\|\s*@[\w-]+)*)\s*,\s*('[^']*'|\"[^\"]*\")\s*(?:,\s*('[^']*'|\"[^\"]*\")\s*)?\)"
-)
+# The lists trafilatura evaluates with TRAFILATURA_SETTINGS (no metadata, no comments).
+_LISTS = ("BODY_XPATH", "DISCARD_IMAGE_ELEMENTS", "OVERALL_DISCARD_XPATH", "PRECISION_DISCARD_XPATH",
+          "RAW_TREE_PRUNE_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH", "REMOVE_COMMENTS_XPATH",
+          "TEASER_DISCARD_XPATH")
+_NAMES = r"@[\w-]+(?:\s*\|\s*@[\w-]+)*"
+_RE_TEST = re.compile(rf"re:test\(\s*({_NAMES})\s*,\s*('[^']*'|\"[^\"]*\")\s*(?:,\s*('[^']*'|\"[^\"]*\")\s*)?\)")
 # Patterns RE2 and Python's re read the same way: literals, groups, alternation, ASCII classes, ^.
 _RE2_SAFE = re.compile(r"(?:[A-Za-z0-9_ :-]|[|()?\[\]^*+])*")
+# The parts of a hoisted predicate `A or B or ...`, each on the value of one attribute set.
+_ATOMS = [
+    ("exists", re.compile(r"(@[\w-]+)")),
+    ("equals", re.compile(r"(@[\w-]+)\s*=\s*'([^']*)'")),
+    ("contains", re.compile(rf"contains\(\s*({_NAMES})\s*,\s*'([^']*)'\s*\)")),
+    ("starts", re.compile(rf"starts-with\(\s*({_NAMES})\s*,\s*'([^']*)'\s*\)")),
+    ("translate", re.compile(r"contains\(\s*translate\(\s*(@[\w-]+)\s*,\s*'([^']*)'\s*,\s*'([^']*)'\s*\)\s*,\s*'([^']*)'\s*\)")),
+]
+_MARKER_TEST = re.compile(r"contains\(@(data-tq-[\w-]+), ' (\d+) '\)")
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
+_CONDITIONS = "data-tq-x"
 _CACHE_MAX = 200_000
 
 
-@dataclass
-class _Pattern:
-    regex: re.Pattern
-    re2: bool  # matched by the key's RE2 set
-
-
 class _Key:
-    """One attribute set tested by re:test (e.g. @id|@class) and the patterns tested on it."""
+    """One attribute set (`@id|@class`: the first of them in source order), the patterns matched
+    on its values and the hoisted conditions each pattern satisfies."""
 
     def __init__(self, names: tuple[str, ...]):
         self.names = names
         self.attribute = "data-tq-" + "-".join(names)
-        self.patterns: list[_Pattern] = []
-        self._set: re2.Set | None = None
-        self._set_numbers: list[int] = []
-        self._python: list[tuple[int, re.Pattern]] = []
-
-    def compile(self) -> None:
+        self.patterns: dict[tuple[str, str], int] = {}  # (pattern, flags) -> number
+        self.python: list[tuple[int, re.Pattern]] = []  # the ones RE2 does not read the same way
+        self.conditions: list[int] = []  # pattern number -> conditions it satisfies
+        self.exists = 0  # conditions satisfied by any value (`@a`)
+        self.kept = 0  # patterns still read through the marker attribute
         self._set = re2.Set.SearchSet(re2.Options())
-        for number, pattern in enumerate(self.patterns):
-            if pattern.re2:
-                self._set_numbers.append(number)
-                assert self._set.Add(pattern.regex.pattern) == len(self._set_numbers) - 1
-            else:
-                self._python.append((number, pattern.regex))
-        self._set.Compile()
+        self._set_numbers: list[int] = []
 
-    def marks(self, value: str) -> str:
-        """The marker of one attribute value (cached)."""
-        marks = _CACHE.get((self.attribute, value))
-        if marks is None:
+    def number(self, pattern: str, flags: str = "", re2_only: bool = False) -> int:
+        """The pattern's number (bit) in this key's markers."""
+        number = self.patterns.get((pattern, flags))
+        if number is None:
+            number = self.patterns[(pattern, flags)] = len(self.conditions)
+            self.conditions.append(0)
+            plain = _RE2_SAFE.fullmatch(pattern) is not None and "(?" not in pattern.replace("(?:", "")
+            if re2_only or (plain and not flags):
+                self._set_numbers.append(number)
+                assert self._set.Add(pattern) == len(self._set_numbers) - 1
+            else:
+                self.python.append((number, re.compile(pattern, re.IGNORECASE if "i" in flags else 0)))
+        return number
+
+    def value(self, value: str) -> tuple[str, int]:
+        """(marks kept in the paths, conditions satisfied) for one value (cached)."""
+        cached = _CACHE.get((self, value))
+        if cached is None:
             bits = 0
             for index in self._set.Match(value) or ():
                 bits |= 1 << self._set_numbers[index]
-            for number, regex in self._python:
+            for number, regex in self.python:
                 if regex.search(value) is not None:
                     bits |= 1 << number
+            conditions, rest = self.exists, bits
+            while rest:
+                low = rest & -rest
+                conditions |= self.conditions[low.bit_length() - 1]
+                rest ^= low
             if len(_CACHE) > _CACHE_MAX:
                 _CACHE.clear()
-            marks = _CACHE[(self.attribute, value)] = _marks(bits)
-        return marks
+            cached = _CACHE[(self, value)] = (_marks(bits & self.kept), conditions)
+        return cached
 
-    def number(self, pattern: str, flags: str) -> int | None:
-        """The pattern's bit in the marker (None: no bit left, keep the callback)."""
-        regex = re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
-        for number, known in enumerate(self.patterns):
-            if known.regex == regex:
-                return number
-        if len(self.patterns) == 64:
-            return None
-        plain = _RE2_SAFE.fullmatch(pattern) is not None and "(?" not in pattern.replace("(?:", "")
-        self.patterns.append(_Pattern(regex, re2=plain and not flags))
-        return len(self.patterns) - 1
+
+class _Fast:
+    """A rewritten expression: returns [] without a walk when one of its conditions matches no
+    element of the page."""
+
+    __slots__ = ("path", "_needed", "_xpath")
+
+    def __init__(self, path: str, needed: int):
+        self.path, self._needed = path, needed
+        self._xpath = etree.XPath(path, namespaces={"re": xpaths.REGEXP_NS})
+
+    def __call__(self, tree: etree._Element, **variables) -> list:
+        if _ACTIVE & self._needed != self._needed:
+            return []
+        return self._xpath(tree, **variables)
+
+    def __str__(self) -> str:
+        return self.path
 
 
 _KEYS: dict[tuple[str, ...], _Key] = {}
-_SWAPS: list[tuple[list, int, etree.XPath, etree.XPath]] = []  # (list, index, original, rewritten)
-_CACHE: dict[tuple[str, str], str] = {}
+_SWAPS: list[tuple[list, int, etree.XPath, _Fast]] = []  # (list, index, original, rewritten)
+_CACHE: dict[tuple[_Key, str], tuple[str, int]] = {}
 _MARKS: dict[int, str] = {}
+_ACTIVE = 0  # conditions matched on the page being extracted (within rewritten())
 
 
-def _rewrite(path: str) -> str:
+def _key(names: tuple[str, ...]) -> _Key:
+    return _KEYS.setdefault(names, _Key(names))
+
+
+def _rewrite_re_tests(path: str) -> str:
     def replace(call: re.Match) -> str:
         names = tuple(name.strip()[1:] for name in call.group(1).split("|"))
         pattern, flags = call.group(2)[1:-1], (call.group(3) or "''")[1:-1]
         if re.search(pattern, "", re.IGNORECASE if "i" in flags else 0):
             return call.group(0)  # an absent attribute would match: keep the callback
-        key = _KEYS.setdefault(names, _Key(names))
-        number = key.number(pattern, flags)
-        return call.group(0) if number is None else f"contains(@{key.attribute}, ' {number} ')"
+        key = _key(names)
+        return f"contains(@{key.attribute}, ' {key.number(pattern, flags)} ')"
 
     return _RE_TEST.sub(replace, path)
 
 
+def _predicate_runs(path: str) -> list[list[tuple[int, int]]]:
+    """(start, end) of every top-level [predicate], grouped by runs of adjacent predicates."""
+    runs: list[list[tuple[int, int]]] = []
+    depth, quote, start, last_end = 0, "", 0, -1
+    for index, char in enumerate(path):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "[":
+            depth += 1
+            if depth == 1:
+                start = index
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                if runs and not path[last_end:start].strip():
+                    runs[-1].append((start, index + 1))
+                else:
+                    runs.append([(start, index + 1)])
+                last_end = index + 1
+    return runs
+
+
+def _union_at_top(path: str) -> bool:
+    return "|" in re.sub(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]", "", _STRING.sub("''", path))
+
+
+def _split_or(body: str) -> list[str]:
+    """`A or B or C` at the top level (outside strings and parentheses)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for index, char in enumerate(body):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif (depth == 0 and body[index:index + 2] == "or" and body[index - 1:index].isspace()
+              and body[index + 2:index + 3].isspace()):
+            parts.append(body[start:index])
+            start = index + 2
+    return [part.strip() for part in [*parts, body[start:]]]
+
+
+def _literal(text: str) -> str:
+    return "".join(char if char.isalnum() else f"\\x{{{ord(char):x}}}" for char in text)
+
+
+def _translated(source: str, target: str, text: str) -> str | None:
+    """RE2 pattern of the values whose XPath translate(value, source, target) contains `text`
+    (None when translate() deletes characters)."""
+    if len(target) < len(source):
+        return None
+    classes = []
+    for char in text:
+        sources = {s for i, s in enumerate(source) if target[i] == char and source.index(s) == i}
+        if char not in source:
+            sources.add(char)
+        classes.append(_literal(char) if sources == {char} else "[" + "".join(map(_literal, sorted(sources))) + "]")
+    return "".join(classes)
+
+
+def _tests(body: str) -> list[tuple[tuple[str, ...], int | None, str]] | None:
+    """The predicate as tests joined by `or`: (attribute names, marker pattern number or None,
+    RE2 pattern or '' for `@a`); None if some part is not one of the _ATOMS forms."""
+    tests = []
+    for part in _split_or(body):
+        kind, match = next(((kind, match) for kind, form in _ATOMS if (match := form.fullmatch(part))), ("", None))
+        if match is None:
+            return None
+        marker = _MARKER_TEST.fullmatch(part)
+        names = tuple(name.strip()[1:] for name in match.group(1).split("|"))
+        if marker is not None:
+            key = next(key for key in _KEYS.values() if key.attribute == marker.group(1))
+            tests.append((key.names, int(marker.group(2)), ""))
+        elif len(names) > 1 and kind not in ("contains", "starts"):
+            return None  # `@a|@b = 'v'` is true if any of them is: not a test on the first
+        elif kind == "translate":
+            pattern = _translated(match.group(2), match.group(3), match.group(4))
+            if pattern is None:
+                return None
+            tests.append((names, None, pattern))
+        else:
+            text = _literal(match.group(2)) if kind != "exists" else ""
+            tests.append((names, None, {"equals": f"^{text}\\z", "starts": f"^{text}"}.get(kind, text)))
+    return tests
+
+
+def _true_without_attributes(body: str) -> bool:
+    root = etree.Element("root")
+    etree.SubElement(root, "x")
+    return bool(etree.XPath(f"./*[{body}]", namespaces={"re": xpaths.REGEXP_NS})(root))
+
+
+def _hoist(path: str, conditions: list[str]) -> tuple[str, int]:
+    """The path with its attribute-only predicates replaced by tests of the conditions marker,
+    put first in their run of predicates (appended to `conditions`); and their bits."""
+    pieces, cursor, needed = [], 0, 0
+    for run in _predicate_runs(path):
+        movable = []
+        for start, end in run:
+            body = path[start + 1:end - 1].strip()
+            if body.isdigit() or "position()" in body or "last()" in body:
+                break  # positional: it and what follows stay where they are
+            movable.append((start, end, body))
+        hoisted, kept = [], []
+        for start, end, body in movable:
+            tests = None if _true_without_attributes(body) else _tests(body)
+            if tests is None:
+                kept.append(path[start:end])
+                continue
+            bit = 1 << len(conditions)
+            for names, number, pattern in tests:
+                key = _key(names)
+                if number is None and not pattern:
+                    key.exists |= bit
+                else:
+                    key.conditions[key.number(pattern, re2_only=True) if number is None else number] |= bit
+            hoisted.append(f"[contains(@{_CONDITIONS}, ' {len(conditions)} ')]")
+            conditions.append(body)
+            needed |= bit
+        if hoisted:
+            pieces += [path[cursor:movable[0][0]], *hoisted, *kept]
+            cursor = movable[-1][1]
+    return "".join(pieces) + path[cursor:], needed
+
+
 def _prepare() -> None:
-    for name in sorted(vars(xpaths)):
+    conditions: list[str] = []
+    for name in _LISTS:
         expressions = getattr(xpaths, name)
-        if not (name.isupper() and isinstance(expressions, list)):
-            continue
         for index, expression in enumerate(expressions):
-            if isinstance(expression, etree.XPath) and "re:test" in expression.path:
-                path = _rewrite(expression.path)
-                if path != expression.path:
-                    fast = etree.XPath(path, namespaces={"re": xpaths.REGEXP_NS})
-                    _SWAPS.append((expressions, index, expression, fast))
+            path, needed = _hoist(_rewrite_re_tests(expression.path), conditions)
+            if path != expression.path:
+                _SWAPS.append((expressions, index, expression, _Fast(path, 0 if _union_at_top(path) else needed)))
+    by_attribute = {key.attribute: key for key in _KEYS.values()}
+    for *_, fast in _SWAPS:
+        for attribute, number in _MARKER_TEST.findall(fast.path):
+            if attribute in by_attribute:
+                by_attribute[attribute].kept |= 1 << int(number)
     for key in _KEYS.values():
-        key.compile()
+        key._set.Compile()
 
 
 _prepare()
-_NAMES = sorted({name for names in _KEYS for name in names})
-_NAME_SET = frozenset(_NAMES)
-_ELEMENT_CACHE: dict[tuple, list[tuple[str, str]]] = {}
+_KEY_LIST = list(_KEYS.values())
+_ALL_NAMES = frozenset(name for names in _KEYS for name in names)
+_ELEMENT_CACHE: dict[tuple, tuple[list[tuple[str, str]], int]] = {}
 _set = etree._Element.set  # lxml.html's HtmlElement.set adds a Python-level wrapper
-_WITH_ATTRIBUTES = etree.XPath("//*[" + " or ".join(f"@{name}" for name in _NAMES) + "]") if _NAMES else None
+_WITH_ATTRIBUTES = etree.XPath("//*[" + " or ".join(f"@{name}" for name in sorted(_ALL_NAMES)) + "]")
 
 
 @contextmanager
-def rewritten() -> Iterator[None]:
-    """trafilatura's expression lists use the marker attributes within this block."""
+def rewritten(active: int) -> Iterator[None]:
+    """trafilatura's expression lists use the markers within this block; `active`: mark()'s value
+    for the page being extracted."""
+    global _ACTIVE
     for expressions, index, _, fast in _SWAPS:
         expressions[index] = fast
+    _ACTIVE = active
     try:
         yield
     finally:
+        _ACTIVE = 0
         for expressions, index, original, _ in _SWAPS:
             expressions[index] = original
 
 
-def mark(tree: etree._Element) -> None:
-    """Set the marker attributes on every element of `tree` (in place)."""
-    if _WITH_ATTRIBUTES is None:
-        return
+def mark(tree: etree._Element) -> int:
+    """Set the markers on every element of `tree` (in place); the bits of the conditions that
+    some element matched."""
     if len(_ELEMENT_CACHE) > _CACHE_MAX:
         _ELEMENT_CACHE.clear()
+    active = 0
     for elem in _WITH_ATTRIBUTES(tree):
-        values = tuple(map(elem.get, _NAMES))
-        # XPath's `@a|@b` is the first of the two in source order: only then is the order needed
-        order = tuple(n for n in elem.keys() if n in _NAME_SET) if len(values) - values.count(None) > 1 else ()
-        markers = _ELEMENT_CACHE.get((values, order))
-        if markers is None:
-            markers = _ELEMENT_CACHE[(values, order)] = _markers(dict(zip(_NAMES, values, strict=True)), order)
+        attributes = tuple(item for item in elem.items() if item[0] in _ALL_NAMES)
+        entry = _ELEMENT_CACHE.get(attributes)
+        if entry is None:
+            entry = _ELEMENT_CACHE[attributes] = _element_markers(attributes)
+        markers, conditions = entry
+        active |= conditions
         for attribute, marks in markers:
             _set(elem, attribute, marks)
+    return active
 
 
-def _markers(values: dict[str, str | None], order: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(marker attribute, marks) to set on an element with these attribute values."""
-    markers = []
-    for names, key in _KEYS.items():
-        present = [name for name in (order or values) if name in names and values[name] is not None]
-        value = values[present[0]] if present else None
-        marks = key.marks(value) if value else ""
+def _element_markers(attributes: tuple[tuple[str, str], ...]) -> tuple[list[tuple[str, str]], int]:
+    """(marker attribute, marks) to set on an element with these attributes (in source order),
+    and the hoisted conditions it matches."""
+    values = dict(attributes)
+    markers, conditions = [], 0
+    for key in _KEY_LIST:
+        names = key.names
+        if len(names) == 1:
+            value = values.get(names[0])
+        else:  # XPath's string value of @a|@b: the first of them in source order
+            value = next((value for name, value in attributes if name in names), None)
+        if value is None:
+            continue
+        marks, satisfied = key.value(value)
+        conditions |= satisfied
         if marks:
             markers.append((key.attribute, marks))
-    return markers
+    if conditions:
+        markers.append((_CONDITIONS, _marks(conditions)))
+    return markers, conditions
 
 
 def _marks(bits: int) -> str:

@@ -146,8 +146,8 @@ def extract_html(html: str, url: str | None = None) -> HtmlResult:
     if tree is None:
         return HtmlResult(text="", title=None, date=None)
     title, date = prepass(tree)
-    fast_xpaths.mark(tree)
-    with fast_xpaths.rewritten():
+    active = fast_xpaths.mark(tree)
+    with fast_xpaths.rewritten(active):
         text = _main_text(tree, url)
     return HtmlResult(text=text, title=title, date=date)
 
