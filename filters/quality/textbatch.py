@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 from filters.quality.punctuation import PUNCTUATION_CHARS, TERMINAL_CHARS  # noqa: F401
 
 # spaCy splits these off the start (prefix) or end (suffix) of a whitespace-separated chunk.
-_PREFIX = re.escape("§%=—–+…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«$£€¥")
+PREFIX_CHARS = "§%=—–+…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«$£€¥"
+_PREFIX = re.escape(PREFIX_CHARS)
 SUFFIX_CHARS = "…,:;!?¿¡()[]{}<>_#*&\"'”“`‘´’‚„»«%."
 _SUFFIX = re.escape(SUFFIX_CHARS)
 _END = rf"(?=[{_SUFFIX}]*(?:\s|$))"                    # only suffix marks left in the chunk
@@ -52,20 +54,14 @@ def char_class(chars: str) -> str:
     return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars))) + "]"
 
 
-SUFFIX_CLASS = char_class(SUFFIX_CHARS)
-# A chunk WORD_RE cuts into its word and at most one trailing mark (its fast path), as RE2
-PLAIN_CHUNK = r"^[\pL\pN](?:[\pL\pN_]*[\pL\pN])?" + SUFFIX_CLASS + "?$"
-TRAILING_MARK = SUFFIX_CLASS + "$"
-
-
 def split_words(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
     """WORD_RE.findall of every text, flattened and dictionary-encoded, with each token's text index.
 
     WORD_RE never matches across whitespace and its look-arounds only see whitespace at a chunk's
     edges, so a text's tokens are the concatenated tokens of its whitespace-separated chunks
     (Arrow's whitespace is exactly str.isspace()). Chunks repeat a lot, so each distinct chunk is
-    cut once: plain words (and a word plus one trailing mark) in Arrow, the rest by WORD_RE. The
-    token strings are never expanded per occurrence: only their dictionary ids are (numpy).
+    cut once, by a compiled replay of WORD_RE (_cut_chunks). The token strings are never expanded
+    per occurrence: only their dictionary ids are (numpy).
     """
     chunks = pc.utf8_split_whitespace(texts)
     per_text = pc.list_value_length(chunks).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -90,23 +86,168 @@ def _concat_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 
 def _chunk_tokens(chunks: pa.Array) -> pa.LargeListArray:
     """WORD_RE.findall of each (distinct) chunk, as a list array in chunk order."""
-    plain = _mask(pc.match_substring_regex(chunks, PLAIN_CHUNK))
-    marked = plain & _mask(pc.match_substring_regex(chunks, TRAILING_MARK))
-    plain_at, marked_at, other_at = np.flatnonzero(plain), np.flatnonzero(marked), np.flatnonzero(~plain)
-    other = [WORD_RE.findall(c) for c in chunks.take(pa.array(other_at)).to_pylist()]
-    counts = plain.astype(np.int64) + marked
-    counts[other_at] = [len(t) for t in other]
-    words = pc.replace_substring_regex(chunks.take(pa.array(plain_at)), TRAILING_MARK, "")
-    marks = pc.utf8_slice_codeunits(chunks.take(pa.array(marked_at)), start=-1)
-    source = pa.concat_arrays([words.cast(pa.large_string()), marks.cast(pa.large_string()),
-                               pa.array([t for ts in other for t in ts], pa.large_string())])
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    order = np.empty(int(offsets[-1]), np.int64)      # token position → index into `source`
-    order[offsets[plain_at]] = np.arange(len(plain_at))
-    order[offsets[marked_at] + 1] = len(plain_at) + np.arange(len(marked_at))
-    sizes = counts[other_at]
-    order[_concat_ranges(offsets[other_at], sizes)] = len(plain_at) + len(marked_at) + np.arange(sizes.sum())
-    return pa.LargeListArray.from_arrays(pa.array(offsets), source.take(pa.array(order)))
+    chunks = chunks.cast(pa.large_string())
+    if len(chunks) == 0:
+        return pa.LargeListArray.from_arrays(pa.array([0], pa.int64()), pa.array([], pa.large_string()))
+    offsets = np.frombuffer(chunks.buffers()[1], np.int64)[chunks.offset:chunks.offset + len(chunks) + 1]
+    data = np.frombuffer(chunks.buffers()[2], np.uint8)
+    counts, token_offsets, token_bytes = _cut_chunks(offsets, data, _char_flags())
+    values = pa.LargeStringArray.from_buffers(len(token_offsets) - 1, pa.py_buffer(token_offsets),
+                                              pa.py_buffer(token_bytes))
+    return pa.LargeListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(counts)])), values)
+
+
+# Character classes of WORD_RE as bit flags per code point (_char_flags)
+_WORD, _ALNUM, _LETTER, _DIGIT, _PRE, _SUF = 1, 2, 4, 8, 16, 32   # \w, [^\W_], [^\W\d_], \d
+
+
+@cache
+def _char_flags() -> np.ndarray:
+    """The flags of every code point, found by Python's re itself (so the classes are WORD_RE's)."""
+    every = "".join(map(chr, range(0x110000)))
+    flags = np.zeros(0x110000, np.uint8)
+    for bit, cls in ((_WORD, r"\w"), (_ALNUM, r"[^\W_]"), (_LETTER, r"[^\W\d_]"), (_DIGIT, r"\d"),
+                     (_PRE, f"[{_PREFIX}]"), (_SUF, f"[{_SUFFIX}]")):
+        marked = re.sub(cls, "\0", every).encode("utf-32-le", "surrogatepass")
+        hit = np.frombuffer(marked, np.uint32) == 0
+        hit[0] = re.fullmatch(cls, "\0") is not None   # NUL itself is the marker
+        flags[hit] |= bit
+    return flags
+
+
+@njit(cache=True)
+def _cut_chunks(offsets, data, flags):
+    """WORD_RE.findall of every UTF-8 chunk data[offsets[k]:offsets[k + 1]], alternative by alternative.
+
+    Returns tokens per chunk and the tokens as Arrow large_string buffers (offsets, bytes).
+    t is where the chunk's trailing run of suffix marks starts: _END holds at e iff e >= t.
+    """
+    n = len(offsets) - 1
+    counts = np.zeros(n, np.int64)
+    longest = 0
+    for k in range(n):
+        longest = max(longest, offsets[k + 1] - offsets[k])
+    cp = np.empty(longest + 3, np.int64)        # code points of the chunk, then 3 spaces
+    at = np.empty(longest + 1, np.int64)        # byte position of each code point (+ the end)
+    fl = np.zeros(longest + 3, np.int64)        # their flags
+    tok_offsets = np.zeros(len(data) + 1, np.int64)
+    tok_bytes = np.empty(len(data), np.uint8)
+    n_tok = 0
+    for k in range(n):
+        b, size = offsets[k], 0
+        while b < offsets[k + 1]:               # decode UTF-8
+            lead = np.int64(data[b])
+            width = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            c = lead if width == 1 else lead & (0x3F >> (width - 1))
+            for j in range(1, width):
+                c = (c << 6) | (np.int64(data[b + j]) & 0x3F)
+            cp[size], at[size], fl[size] = c, b, flags[c]
+            size += 1
+            b += width
+        at[size] = b
+        cp[size:size + 3], fl[size:size + 3] = 32, 0   # the whitespace after the chunk
+        t = size
+        while t > 0 and fl[t - 1] & _SUF:
+            t -= 1
+        last_non_word = -1                      # for the plain-word path: last non-\w before end
+        last_non_word_1 = -1                    # ... before the final character
+        for j in range(size):
+            if not fl[j] & _WORD:
+                if j < size - 1:
+                    last_non_word_1 = j
+                last_non_word = j
+        i = 0
+        while i < size:
+            c, f, e = cp[i], fl[i], -1
+            if f & _ALNUM:                      # a plain word, at most one suffix mark after it
+                if i > last_non_word and fl[size - 1] & _ALNUM:
+                    e = size
+                elif (size - 1 > i and fl[size - 1] & _SUF and i > last_non_word_1
+                      and fl[size - 2] & _ALNUM):
+                    e = size - 1
+            if e < 0 and c == 104 and _is_url_scheme(cp, i, size):    # URL: https?:// and more
+                scheme = i + (8 if cp[i + 4] == 115 else 7)
+                e = max(scheme + 1, t)
+            if e < 0 and f & _LETTER and (i == 0 or fl[i - 1] & _PRE) and (size - i) % 2 == 0 \
+                    and size - i >= 4:          # abbreviations: e.g. U.S.
+                ok = True
+                for j in range(i, size, 2):
+                    if not (fl[j] & _LETTER and cp[j + 1] == 46):
+                        ok = False
+                        break
+                if ok:
+                    e = size
+            # (a single-letter abbreviation "A." is always taken by the plain-word path first)
+            if e < 0 and c == 46 and cp[i + 1] == 46:               # "..." is one token
+                e = i + 1
+                while cp[e] == 46:
+                    e += 1
+            if e < 0 and (c == 39 or c == 8217):                    # a clitic
+                end = _clitic_end(cp, i + 1)
+                if end > 0 and end >= t:
+                    e = end
+            if e < 0 and i > 0 and _infix(cp, fl, i):              # an infix mark
+                e = i + 1
+            if e < 0 and not f & _PRE:                              # a chunk's core
+                e = i + 1
+                while e < t and not _core_stops(cp, fl, e, t):
+                    e += 1
+            if e < 0:                                               # one mark
+                e = i + 1
+            start, stop = at[i], at[e]
+            tok_bytes[tok_offsets[n_tok]:tok_offsets[n_tok] + stop - start] = data[start:stop]
+            tok_offsets[n_tok + 1] = tok_offsets[n_tok] + stop - start
+            n_tok += 1
+            counts[k] += 1
+            i = e
+    return counts, tok_offsets[:n_tok + 1], tok_bytes[:tok_offsets[n_tok]]
+
+
+@njit(cache=True)
+def _is_url_scheme(cp, i, size):
+    """http:// or https:// at i, followed by at least one character."""
+    if i + 8 > size or cp[i + 1] != 116 or cp[i + 2] != 116 or cp[i + 3] != 112:   # "ttp"
+        return False
+    j = i + 5 if cp[i + 4] == 115 else i + 4                                          # "s"?
+    return j + 3 < size and cp[j] == 58 and cp[j + 1] == 47 and cp[j + 2] == 47       # "://"
+
+
+@njit(cache=True)
+def _clitic_end(cp, i):
+    """Where ['’](?:[sS]|re|ll|ve|[dDmM]) ends if its letters start at i, else -1."""
+    c, d = cp[i], cp[i + 1]
+    if c == 115 or c == 83 or c == 100 or c == 68 or c == 109 or c == 77:   # s S d D m M
+        return i + 1
+    if (c == 114 and d == 101) or (c == 108 and d == 108) or (c == 118 and d == 101):  # re ll ve
+        return i + 2
+    return -1
+
+
+@njit(cache=True)
+def _infix(cp, fl, i):
+    """_INFIX at i (i > 0): the mark and the characters on either side."""
+    c, before, after = cp[i], fl[i - 1], fl[i + 1]
+    if c == 45:                                                     # -
+        return bool(before & _LETTER and after & _LETTER) or bool(before & _DIGIT and after & _DIGIT)
+    if c == 46:                                                     # .
+        return 97 <= cp[i - 1] <= 122 and 65 <= cp[i + 1] <= 90
+    if c == 58 or c == 60 or c == 62 or c == 61 or c == 47 or c == 44:   # : < > = / ,
+        return bool(before & _ALNUM and after & _LETTER)
+    return False
+
+
+@njit(cache=True)
+def _core_stops(cp, fl, e, t):
+    """The core's lookahead at e < t: a clitic then only suffix marks, or an infix ahead."""
+    c = cp[e]
+    if ((c == 110 or c == 78) and (cp[e + 1] == 39 or cp[e + 1] == 8217)
+            and (cp[e + 2] == 116 or cp[e + 2] == 84) and e + 3 >= t):   # n't
+        return True
+    if c == 39 or c == 8217:
+        end = _clitic_end(cp, e + 1)
+        if end > 0 and end >= t:
+            return True
+    return _infix(cp, fl, e)
 
 
 @dataclass

@@ -57,6 +57,21 @@ def test_batch_word_split_equals_the_word_regex_per_text(ccnet, heldout_items):
     assert doc.tolist() == [i for i, words in enumerate(expected) for _ in words]
 
 
+def test_compiled_chunk_cut_equals_the_word_regex_on_adversarial_chunks():
+    """Every WORD_RE alternative and its look-arounds, on random chunks of the marks they test."""
+    import random
+
+    import pyarrow as pa
+
+    from filters.quality.textbatch import _chunk_tokens
+
+    pieces = list("aAzZsSnNtTdDmMrelvh09.-:/<>=,_'’\"()[]{}…%§$#*&!?;«»“”`´‚„") + [
+        "é", "ß", "東", "٣", "²", "ǅ", "\u0301", "Ⅻ", "http://", "https://", "n't", "'s", "...", "e.g."]
+    rng = random.Random(5)
+    chunks = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 16))) for _ in range(50_000)]
+    assert _chunk_tokens(pa.array(chunks, pa.large_string())).to_pylist() == [WORD_RE.findall(c) for c in chunks]
+
+
 def _find_all_duplicate(words: list[str], n: int) -> int:
     """datatrove's Gopher repetition scan (gopher_repetition_filter.find_all_duplicate)."""
     unique, repeated_chars, idx = set(), 0, 0
