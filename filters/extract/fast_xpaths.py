@@ -65,19 +65,17 @@ _CACHE_MAX = 200_000
 
 
 class _Key:
-    """One attribute set (`@id|@class`: the first of them in source order), the patterns matched
-    on its values and the hoisted conditions each pattern satisfies."""
+    """One attribute set (`@id|@class`: the first of them in source order), the patterns tested
+    on its value and the hoisted conditions each pattern satisfies."""
 
     def __init__(self, names: tuple[str, ...]):
         self.names = names
         self.attribute = "data-tq-" + "-".join(names)
         self.patterns: dict[tuple[str, str], int] = {}  # (pattern, flags) -> number
-        self.python: list[tuple[int, re.Pattern]] = []  # the ones RE2 does not read the same way
+        self.re2_only: set[int] = set()  # numbers of the hoisted atoms (RE2 syntax)
         self.conditions: list[int] = []  # pattern number -> conditions it satisfies
         self.exists = 0  # conditions satisfied by any value (`@a`)
         self.kept = 0  # patterns still read through the marker attribute
-        self._set = re2.Set.SearchSet(re2.Options())
-        self._set_numbers: list[int] = []
 
     def number(self, pattern: str, flags: str = "", re2_only: bool = False) -> int:
         """The pattern's number (bit) in this key's markers."""
@@ -85,33 +83,77 @@ class _Key:
         if number is None:
             number = self.patterns[(pattern, flags)] = len(self.conditions)
             self.conditions.append(0)
-            plain = _RE2_SAFE.fullmatch(pattern) is not None and "(?" not in pattern.replace("(?:", "")
-            if re2_only or (plain and not flags):
-                self._set_numbers.append(number)
-                assert self._set.Add(pattern) == len(self._set_numbers) - 1
-            else:
-                self.python.append((number, re.compile(pattern, re.IGNORECASE if "i" in flags else 0)))
+            if re2_only:
+                self.re2_only.add(number)
         return number
 
-    def value(self, value: str) -> tuple[str, int]:
-        """(marks kept in the paths, conditions satisfied) for one value (cached)."""
+    def satisfied(self, bits: int) -> int:
+        """The conditions satisfied by a value matching these patterns."""
+        conditions = self.exists
+        while bits:
+            low = bits & -bits
+            conditions |= self.conditions[low.bit_length() - 1]
+            bits ^= low
+        return conditions
+
+
+class _Attribute:
+    """The patterns of every key reading one attribute, matched at once on each of its values:
+    one RE2 set, plus Python's re for what RE2 reads differently (run only where an RE2
+    superset of the pattern matched, when there is one)."""
+
+    def __init__(self, keys: list[_Key]):
+        self.keys = keys
+        self._set = re2.Set.SearchSet(re2.Options())
+        self._targets: list[tuple[int, int, re.Pattern | None]] = []  # (key index, number, check)
+        self._python: list[tuple[int, int, re.Pattern]] = []  # no RE2 superset
+        for index, key in enumerate(keys):
+            for (pattern, flags), number in key.patterns.items():
+                plain = _RE2_SAFE.fullmatch(pattern) is not None and "(?" not in pattern.replace("(?:", "")
+                if number in key.re2_only or (plain and not flags):
+                    self._add(pattern, (index, number, None))
+                    continue
+                regex = re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
+                superset = _superset(pattern, flags)
+                if superset is None or not self._add(superset, (index, number, regex)):
+                    self._python.append((index, number, regex))
+        self._set.Compile()
+
+    def _add(self, pattern: str, target: tuple[int, int, re.Pattern | None]) -> bool:
+        try:
+            assert self._set.Add(pattern) == len(self._targets)
+        except re2.error:
+            return False
+        self._targets.append(target)
+        return True
+
+    def results(self, value: str) -> list[tuple[_Key, int, str]]:
+        """(key, conditions satisfied, marks kept in the paths) for one value (cached)."""
         cached = _CACHE.get((self, value))
         if cached is None:
-            bits = 0
-            for index in self._set.Match(value) or ():
-                bits |= 1 << self._set_numbers[index]
-            for number, regex in self.python:
+            bits = [0] * len(self.keys)
+            for found in self._set.Match(value) or ():
+                index, number, check = self._targets[found]
+                if check is None or check.search(value) is not None:
+                    bits[index] |= 1 << number
+            for index, number, regex in self._python:
                 if regex.search(value) is not None:
-                    bits |= 1 << number
-            conditions, rest = self.exists, bits
-            while rest:
-                low = rest & -rest
-                conditions |= self.conditions[low.bit_length() - 1]
-                rest ^= low
+                    bits[index] |= 1 << number
             if len(_CACHE) > _CACHE_MAX:
                 _CACHE.clear()
-            cached = _CACHE[(self, value)] = (_marks(bits & self.kept), conditions)
+            cached = _CACHE[(self, value)] = [(key, key.satisfied(b), _marks(b & key.kept))
+                                              for key, b in zip(self.keys, bits, strict=True)]
         return cached
+
+
+def _superset(pattern: str, flags: str) -> str | None:
+    """An RE2 pattern matching at least what Python's re matches: lookarounds and `$` dropped,
+    `\\s` widened to any character; None when what is left is not plainly read the same way."""
+    widened = re.sub(r"\(\?<?[=!][^()]*\)", "", pattern).replace("$", "").replace("\\s", "\x00")
+    if "\\" in widened or _RE2_SAFE.fullmatch(widened.replace("\x00", "")) is None:
+        return None
+    widened = widened.replace("\x00", "(?s:.)")
+    return f"(?i){widened}" if "i" in flags else widened if not flags else None
 
 
 class _Fast:
@@ -135,7 +177,7 @@ class _Fast:
 
 _KEYS: dict[tuple[str, ...], _Key] = {}
 _SWAPS: list[tuple[list, int, etree.XPath, _Fast]] = []  # (list, index, original, rewritten)
-_CACHE: dict[tuple[_Key, str], tuple[str, int]] = {}
+_CACHE: dict[tuple[_Attribute, str], list[tuple[_Key, int, str]]] = {}
 _MARKS: dict[int, str] = {}
 _ACTIVE = 0  # conditions matched on the page being extracted (within rewritten())
 
@@ -297,13 +339,12 @@ def _prepare() -> None:
         for attribute, number in _MARKER_TEST.findall(fast.path):
             if attribute in by_attribute:
                 by_attribute[attribute].kept |= 1 << int(number)
-    for key in _KEYS.values():
-        key._set.Compile()
 
 
 _prepare()
-_KEY_LIST = list(_KEYS.values())
-_ALL_NAMES = frozenset(name for names in _KEYS for name in names)
+_ATTRIBUTES = {name: _Attribute([key for key in _KEYS.values() if name in key.names])
+               for name in sorted({name for names in _KEYS for name in names})}
+_ALL_NAMES = frozenset(_ATTRIBUTES)
 _ELEMENT_CACHE: dict[tuple, tuple[list[tuple[str, str]], int]] = {}
 _set = etree._Element.set  # lxml.html's HtmlElement.set adds a Python-level wrapper
 _WITH_ATTRIBUTES = etree.XPath("//*[" + " or ".join(f"@{name}" for name in sorted(_ALL_NAMES)) + "]")
@@ -346,20 +387,15 @@ def mark(tree: etree._Element) -> int:
 def _element_markers(attributes: tuple[tuple[str, str], ...]) -> tuple[list[tuple[str, str]], int]:
     """(marker attribute, marks) to set on an element with these attributes (in source order),
     and the hoisted conditions it matches."""
-    values = dict(attributes)
-    markers, conditions = [], 0
-    for key in _KEY_LIST:
-        names = key.names
-        if len(names) == 1:
-            value = values.get(names[0])
-        else:  # XPath's string value of @a|@b: the first of them in source order
-            value = next((value for name, value in attributes if name in names), None)
-        if value is None:
-            continue
-        marks, satisfied = key.value(value)
-        conditions |= satisfied
-        if marks:
-            markers.append((key.attribute, marks))
+    markers, conditions, seen = [], 0, set()
+    for name, value in attributes:
+        for key, satisfied, marks in _ATTRIBUTES[name].results(value):
+            if key in seen:
+                continue  # XPath's string value of @a|@b: the first of them in source order
+            seen.add(key)
+            conditions |= satisfied
+            if marks:
+                markers.append((key.attribute, marks))
     if conditions:
         markers.append((_CONDITIONS, _marks(conditions)))
     return markers, conditions
