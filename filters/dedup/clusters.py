@@ -1,38 +1,59 @@
-"""From per-partition signatures to one cluster assignment per row, on Spark DataFrames.
+"""From per-partition signatures to one cluster assignment per row, on Spark.
 
-    signatures → nodes numbered in survivor order (best tier, longest, smallest id)
-      → exact copies: one representative per normalised-text hash (its group's first node)
-      → representatives: LSH band collisions (star to the bucket's smallest node), verified by
-        estimated Jaccard → connected components (in the driver when the edge set is small,
-        else large-star/small-star rounds)
-      → survivor check: a member not similar to the component's survivor itself stays on its own
-      → cluster members: root = its representative's root = the survivor; size; duplicate type
+    signature files → bucket rows (one per LSH band, one per normalised-text hash), built and
+      grouped in numpy: one shuffle of packed blobs, each bucket a star to its first member
+      → candidate pairs (only documents sharing a bucket with another)
+      → their endpoints' signatures, read from the signature files per input partition
+      → those nodes numbered in survivor order (best tier, longest, smallest id)
+      → pairs verified (same normalised text, or estimated Jaccard ≥ the cut)
+      → connected components (in the driver when the edge set is small, else large-star/small-star)
+      → survivor check: a member not similar to its survivor itself stays (with its exact copies)
+      → cluster members: root = the survivor; size; duplicate type
         (every other row is unique, filled in per partition by the stage)
 
-Numbering nodes in survivor order makes the component minimum the survivor, so no step needs a
-whole cluster in one place. The node numbers depend on Spark's partitioning, but only their order
-is used, so the output is the same for any partition count or cluster.
+The whole corpus passes through Spark once, as a few large binary blobs per (input partition,
+reducer): the JVM moves bytes and never sees a row per document. Everything after the buckets
+grows with the duplicates, not with the corpus. Before numbering, a node is `part << 32 | row`; a
+bucket's star centre is its first member by (tier, length, normalised-text hash), which depends on
+the documents only, so the verified edges, and hence the clusters, are the same for any input
+partitioning or Spark cluster. Numbering the candidates in survivor order makes each component's
+minimum its survivor, so no step needs a whole cluster in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.window import Window
 
 from filters.dedup.components import connected_components, connected_components_on_driver
+from filters.dedup.incore import (
+    DRIVER_MAX_NODES,
+    SURVIVOR_ORDER,
+    cluster_in_driver,
+    merges,
+    node_rows,
+    read_pairs,
+    resembles,
+    similar,
+)
 from filters.dedup.signatures import unpacked_rows
+from pipeline import io
 
-BAND_ROWS = pa.schema([("node", pa.int64()), ("band", pa.int32()), ("key", pa.int64())])
-BAND_ROWS_DDL = "node long, band int, key long"
 ASSIGNMENT_DDL = "row int, id string, dup_cluster_id string, dup_cluster_size long, dup_type string, part int"
+NODE_DDL = ("pr long, part int, row int, id string, exact binary, length long, tier_rank int, "
+            "shingles long, sig binary")
+PAIRS = pa.schema([("a", pa.int64()), ("b", pa.int64())])
 
-# (column, ascending): best tier, longest text, smallest id; part and row only break exact ties
-SURVIVOR_ORDER = (("tier_rank", True), ("length", False), ("id", True), ("part", True), ("row", True))
+KEY_BITS = 56  # bucket = (band + 1) << 56 | 56 bits of the band key; band 0 is the exact-text hash
+KEY_MASK = np.int64((1 << KEY_BITS) - 1)
+CHUNK_ROWS = 250_000  # signature rows turned into bucket rows at a time (bounds a mapper's memory)
 
 
 @dataclass(frozen=True)
@@ -44,135 +65,193 @@ class ClusterSettings:
     driver_components_max_edges: int = 0  # verified edges up to this many: components in the driver
 
 
-def _numbered_nodes(spark: SparkSession, signatures_dir: str, work_dir: str) -> DataFrame:
-    """Signature rows with `node`, increasing in survivor order (written out so it is fixed)."""
-    path = f"{work_dir}/nodes"
-    ordered = spark.read.parquet(signatures_dir).orderBy(
-        *[F.col(name).asc() if ascending else F.col(name).desc() for name, ascending in SURVIVOR_ORDER])
-    ordered.withColumn("node", F.monotonically_increasing_id()).write.mode("overwrite").parquet(path)
-    return spark.read.parquet(path)
+def _exact_keys(column: pa.Array) -> np.ndarray:
+    """The first 64 bits of each 128-bit normalised-text hash, as int64."""
+    return np.ascontiguousarray(unpacked_rows(column, np.int64)[:, 0])
 
 
-def _exact_copies(nodes: DataFrame) -> DataFrame:
-    """(node, rep) for every exact copy: rep is the first node of its normalised-text group."""
-    groups = (nodes.groupBy("exact").agg(F.min("node").alias("rep"), F.count(F.lit(1)).alias("n"))
-              .where(F.col("n") > 1))
-    return (nodes.select("node", "exact").join(groups, "exact").where(F.col("node") != F.col("rep"))
-            .select("node", "rep"))
-
-
-def _band_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """(node, packed band keys) → one (node, band, key) row per band, in numpy."""
-    for batch in batches:
-        keys = unpacked_rows(batch.column("bands"), np.int64)
+def bucket_rows(batch: pa.RecordBatch, part: int, exact: bool, near: bool) -> np.ndarray:
+    """(bucket, centre, exact key, node) int64 rows of one batch of signature rows: one per LSH band
+    (documents with shingles only) and one per normalised-text hash. `centre` ranks members for the
+    star: best tier, then longest; the exact key breaks its ties by content."""
+    rows = batch.column("row").to_numpy().astype(np.int64)
+    node = (np.int64(part) << 32) | rows
+    exact_key = _exact_keys(batch.column("exact"))
+    length = np.minimum(batch.column("length").to_numpy(), 0xFFFFFFFF)
+    centre = (batch.column("tier_rank").to_numpy().astype(np.int64) << 32) | (0xFFFFFFFF - length)
+    blocks = []
+    if exact:
+        blocks.append(np.column_stack([exact_key & KEY_MASK, centre, exact_key, node]))
+    if near:
+        keep = batch.column("shingles").to_numpy() > 0
+        keys = unpacked_rows(batch.column("bands"), np.int64)[keep]
         count, bands = keys.shape
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(np.repeat(batch.column("node").to_numpy(), bands)),
-             pa.array(np.tile(np.arange(bands, dtype=np.int32), count)), pa.array(keys.reshape(-1))],
-            names=["node", "band", "key"])
+        band = np.arange(1, bands + 1, dtype=np.int64) << KEY_BITS
+        blocks.append(np.column_stack([
+            ((keys & KEY_MASK) | band).reshape(-1), np.repeat(centre[keep], bands),
+            np.repeat(exact_key[keep], bands), np.repeat(node[keep], bands)]))
+    return np.concatenate(blocks) if blocks else np.zeros((0, 4), dtype=np.int64)
 
 
-def _bucket_stars(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """All (band, key) rows of one hash partition → (member, smallest member) of every bucket."""
-    table = pa.Table.from_batches(list(batches), schema=BAND_ROWS)
-    band, key, node = (table.column(name).to_numpy() for name in ("band", "key", "node"))
-    order = np.lexsort((node, key, band))
-    band, key, node = band[order], key[order], node[order]
-    starts = np.ones(node.size, dtype=bool)
-    starts[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
-    smallest = node[np.maximum.accumulate(np.where(starts, np.arange(node.size), 0))]
-    linked = node != smallest
-    yield pa.RecordBatch.from_arrays([pa.array(node[linked]), pa.array(smallest[linked])],
-                                     names=["a", "b"])
+def _bucket_blobs(job: tuple[str, int], settings: ClusterSettings, reducers: int) -> Iterator[tuple[int, bytes]]:
+    """One signature file → (reducer, packed bucket rows) per reducer and chunk of rows."""
+    path, part = job
+    table = io.read_parquet(path, columns=["row", "exact", "length", "tier_rank", "shingles", "bands"])
+    for batch in table.to_batches(max_chunksize=CHUNK_ROWS):
+        rows = bucket_rows(batch, part, settings.exact, settings.near)
+        target = (rows[:, 0] % reducers).astype(np.int64)
+        order = np.argsort(target, kind="stable")
+        bounds = np.searchsorted(target[order], np.arange(reducers + 1))
+        for reducer in range(reducers):
+            chunk = rows[order[bounds[reducer]:bounds[reducer + 1]]]
+            if len(chunk):
+                yield reducer, np.ascontiguousarray(chunk).tobytes()
 
 
-def _lsh_candidates(representatives: DataFrame) -> DataFrame:
-    """Pairs sharing a band key: every member of a bucket paired with the bucket's smallest node.
-    One shuffle of (band, key, node) longs; the grouping is a sort in numpy per partition."""
-    banded = representatives.select("node", "bands").mapInArrow(_band_rows, BAND_ROWS_DDL)
-    return banded.repartition("band", "key").mapInArrow(_bucket_stars, "a long, b long").distinct()
+def bucket_stars(rows: np.ndarray) -> np.ndarray:
+    """Bucket rows → distinct (member, centre) node pairs: each member of a bucket of two or more
+    linked to its first member by (centre, exact key, node)."""
+    if not len(rows):
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))
+    bucket, node = rows[order, 0], rows[order, 3]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = bucket[1:] != bucket[:-1]
+    centre = node[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
+    pairs = np.column_stack([node[~starts], centre[~starts]])
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
 
 
-def _similarities(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Estimated Jaccard of each pair: the share of equal signature values."""
+def _write_stars(index: int, blobs: Iterable[tuple[int, bytes]], folder: str) -> Iterator[int]:
+    """One reducer: all bucket rows hashed to it → its candidate pairs, as one parquet file."""
+    parts = [np.frombuffer(blob, dtype=np.int64).reshape(-1, 4) for _, blob in blobs]
+    pairs = bucket_stars(np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int64))
+    io.write_parquet_atomic(io.join(folder, f"part-{index:05d}.parquet"),
+                            pa.table([pa.array(pairs[:, 0]), pa.array(pairs[:, 1])], schema=PAIRS))
+    yield len(pairs)
+
+
+def _write_candidates(spark: SparkSession, files: list[tuple[str, int]], work_dir: str,
+                      settings: ClusterSettings) -> str:
+    """Candidate pairs (a, b) of nodes `part << 32 | row`, one parquet file per reducer (a pair may
+    repeat across files); returns the folder. The shuffle carries one blob per (mapper chunk,
+    reducer); bucketing is a numpy sort per reducer."""
+    reducers = max(int(spark.conf.get("spark.sql.shuffle.partitions")), 1)
+    folder = f"{work_dir}/pairs"
+    (spark.sparkContext.parallelize(files, len(files))
+     .flatMap(partial(_bucket_blobs, settings=settings, reducers=reducers))
+     .partitionBy(reducers, int)
+     .mapPartitionsWithIndex(partial(_write_stars, folder=folder))
+     .collect())
+    return folder
+
+
+def _node_rows(table: pa.Table, files: dict[int, str]) -> pa.Table:
+    """The signature rows of one input partition's candidate nodes (a semi-join in numpy)."""
+    part = int(table.column("part")[0].as_py())
+    return node_rows(files[part], part, np.unique(table.column("row").to_numpy()))
+
+
+def _numbered_nodes(pairs: DataFrame, files: dict[int, str]) -> DataFrame:
+    """Every node of a candidate pair with its signature row and `node`, increasing in survivor
+    order."""
+    ends = pairs.select(F.col("a").alias("pr")).union(pairs.select(F.col("b").alias("pr"))).distinct()
+    ends = ends.select(F.shiftright("pr", 32).cast("int").alias("part"),
+                       F.col("pr").bitwiseAND(0xFFFFFFFF).cast("int").alias("row"))
+    def node_rows(table: pa.Table) -> pa.Table:  # a plain function: applyInArrow reads its hints
+        return _node_rows(table, files)
+
+    rows = ends.groupBy("part").applyInArrow(node_rows, NODE_DDL)
+    ordered = rows.orderBy(*[F.col(name).asc() if ascending else F.col(name).desc()
+                             for name, ascending in SURVIVOR_ORDER])
+    return ordered.withColumn("node", F.monotonically_increasing_id()).localCheckpoint(eager=True)
+
+
+def _similar(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+    """incore.similar() of each joined pair in a batch."""
+    return similar(unpacked_rows(batch.column("exact_l"), np.int64), unpacked_rows(batch.column("exact_r"), np.int64),
+                   unpacked_rows(batch.column("sig_l"), np.uint32), unpacked_rows(batch.column("sig_r"), np.uint32))
+
+
+def _verified_edges(batches: Iterator[pa.RecordBatch], settings: ClusterSettings) -> Iterator[pa.RecordBatch]:
+    """Candidate pairs → (a, b) node numbers of those that merge (incore.merges)."""
     for batch in batches:
-        left = unpacked_rows(batch.column("sig_left"), np.uint32)
-        right = unpacked_rows(batch.column("sig_right"), np.uint32)
-        similarity = (left == right).mean(axis=1) if left.size else np.zeros(len(batch))
+        keep = merges(*_similar(batch), batch.column("shingles_l").to_numpy(),
+                      batch.column("shingles_r").to_numpy(), settings)
         yield pa.RecordBatch.from_arrays(
-            [batch.column("left"), batch.column("right"), pa.array(similarity)],
-            names=["left", "right", "similarity"])
+            [pa.array(batch.column("node_l").to_numpy()[keep]), pa.array(batch.column("node_r").to_numpy()[keep])],
+            names=["a", "b"])
 
 
-def _with_similarity(pairs: DataFrame, nodes: DataFrame, left: str, right: str) -> DataFrame:
-    """Pairs of node columns `left`, `right` plus their estimated Jaccard."""
-    sig_left = nodes.select(F.col("node").alias("left"), F.col("sig").alias("sig_left"))
-    sig_right = nodes.select(F.col("node").alias("right"), F.col("sig").alias("sig_right"))
-    joined = (pairs.select(F.col(left).alias("left"), F.col(right).alias("right"))
-              .join(sig_left, "left").join(sig_right, "right")
-              .select("left", "right", "sig_left", "sig_right"))
-    scored = joined.mapInArrow(_similarities, "left long, right long, similarity double")
-    return scored.select(F.col("left").alias(left), F.col("right").alias(right), "similarity")
+def _survivor_passes(batches: Iterator[pa.RecordBatch], cut: float) -> Iterator[pa.RecordBatch]:
+    """(node, root) → whether the member resembles its survivor (incore.resembles)."""
+    for batch in batches:
+        passes = resembles(*_similar(batch), cut)
+        yield pa.RecordBatch.from_arrays(
+            [batch.column("node"), batch.column("root"), batch.column("exact_l"), pa.array(passes)],
+            names=["node", "root", "exact", "passes"])
 
 
-def _verified(candidates: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
-    """Candidate pairs whose estimated Jaccard passes the cut."""
-    scored = _with_similarity(candidates, nodes, "a", "b")
-    return scored.where(F.col("similarity") >= settings.verify_threshold).select("a", "b")
+def _pair_frame(pairs: DataFrame, nodes: DataFrame, left: str, right: str, by: str) -> DataFrame:
+    """`pairs`, whose columns `left` and `right` hold `by` values of nodes, joined with both ends'
+    node number, exact hash, shingle count and signature (suffixes _l, _r)."""
+    def side(key: str, suffix: str) -> DataFrame:
+        return nodes.select(F.col(by).alias(key), *[F.col(c).alias(c + suffix)
+                                                    for c in ("node", "exact", "shingles", "sig")])
+
+    return pairs.join(side(left, "_l"), left).join(side(right, "_r"), right)
 
 
-def _survivor_checked(moved: DataFrame, nodes: DataFrame, settings: ClusterSettings) -> DataFrame:
-    """Drop from `moved` each member whose estimated Jaccard with the survivor itself is below the
-    cut: it stays on its own, so a chain A~B~C does not remove C for a survivor A it does not
-    resemble."""
-    scored = _with_similarity(moved, nodes, "node", "root")
-    return scored.where(F.col("similarity") >= settings.survivor_check).select("node", "root")
+def _survivor_checked(moved: DataFrame, nodes: DataFrame, settings: ClusterSettings,
+                      stats: dict) -> DataFrame:
+    """Keep in `moved` only members that resemble the survivor itself, so a chain A~B~C does not
+    remove C for a survivor A it does not resemble. A member that fails stays, and its exact
+    copies (which fail with it) stay its duplicates: their smallest node becomes their root."""
+    joined = _pair_frame(moved, nodes, "node", "root", "node")
+    scored = joined.mapInArrow(partial(_survivor_passes, cut=settings.survivor_check),
+                               "node long, root long, exact binary, passes boolean").localCheckpoint(eager=True)
+    failed = scored.where(~F.col("passes"))
+    stats["separated_from_survivor"] = failed.count()
+    regrouped = (failed.withColumn("root", F.min("node").over(Window.partitionBy("exact")))
+                 .where(F.col("node") != F.col("root")).select("node", "root"))
+    return scored.where(F.col("passes")).select("node", "root").unionByName(regrouped)
 
 
-def _near_moved(representatives: DataFrame, nodes: DataFrame, settings: ClusterSettings,
-                stats: dict) -> DataFrame:
-    """(node, root) for every representative merged into a smaller one: LSH candidates → verified
-    pairs → components (→ survivor check)."""
-    with_bands = nodes.join(representatives, "node").where(F.col("shingles") > 0)
-    candidates = _lsh_candidates(with_bands).localCheckpoint(eager=True)
-    stats["candidate_pairs"] = candidates.count()
-    near = candidates
-    if settings.verify_threshold is not None:
-        near = _verified(candidates, nodes, settings).localCheckpoint(eager=True)
-    stats["verified_pairs"] = near.count()
+def _moved(pairs: DataFrame, files: dict[int, str], settings: ClusterSettings,
+           stats: dict) -> tuple[DataFrame, DataFrame]:
+    """(node, root) for every node merged into a smaller one, and the numbered candidate nodes."""
+    pairs = pairs.distinct().localCheckpoint(eager=True)
+    stats["candidate_pairs"] = pairs.count()
+    nodes = _numbered_nodes(pairs, files)
+    edges = (_pair_frame(pairs, nodes, "a", "b", "pr").drop("a", "b")
+             .mapInArrow(partial(_verified_edges, settings=settings), "a long, b long")
+             .localCheckpoint(eager=True))
+    stats["verified_pairs"] = edges.count()
     if stats["verified_pairs"] <= settings.driver_components_max_edges:
-        moved, stats["components_rounds"] = connected_components_on_driver(near), 0
+        moved, stats["components_rounds"] = connected_components_on_driver(edges), 0
     else:
-        moved, stats["components_rounds"] = connected_components(near)
+        moved, stats["components_rounds"] = connected_components(edges)
     if settings.survivor_check is not None:
-        moved = moved.localCheckpoint(eager=True)
-        checked = _survivor_checked(moved, nodes, settings).localCheckpoint(eager=True)
-        stats["separated_from_survivor"] = moved.count() - checked.count()
-        moved = checked
-    return moved
+        moved = _survivor_checked(moved, nodes, settings, stats)
+    return moved.localCheckpoint(eager=True), nodes
 
 
-def _no_rows(spark: SparkSession, *names: str) -> DataFrame:
-    return spark.createDataFrame([], ", ".join(f"{name} long" for name in names))
-
-
-def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: ClusterSettings) -> dict:
+def cluster(spark: SparkSession, files: list[tuple[str, int]], documents: int, work_dir: str,
+            settings: ClusterSettings, sample: tuple[int, int]) -> tuple[dict, list[dict]]:
     """Write `work_dir/assign` (partitioned by part) for the rows of every cluster of two or more,
-    and return counts for the manifest. Rows not written are unique; only the (few) cluster
-    members go through the joins below."""
-    nodes = _numbered_nodes(spark, signatures_dir, work_dir)
-    stats: dict = {"documents": nodes.count()}
-    copies = _exact_copies(nodes) if settings.exact else _no_rows(spark, "node", "rep")
-    copies = copies.localCheckpoint(eager=True)
-    if settings.near:
-        representatives = nodes.select("node").join(copies, "node", "left_anti")
-        near = _near_moved(representatives, nodes, settings, stats)
-    else:
-        near = _no_rows(spark, "node", "root")
-    follow = near.select(F.col("node").alias("rep"), "root")  # exact copies follow their representative
-    moved = (copies.join(follow, "rep", "left").select("node", F.coalesce("root", "rep").alias("root"))
-             .unionByName(near)).localCheckpoint(eager=True)
-
+    from the signature files [(path, part)]; return counts for the manifest and the precision
+    sample (`sample` = (size, seed), see sample_removed). Rows not written are unique; only
+    candidate nodes go past the buckets. A small candidate set is finished in the driver
+    (incore.py), a large one on Spark, with the same rules and result."""
+    stats: dict = {"documents": documents}
+    by_part = {part: path for path, part in files}
+    folder = _write_candidates(spark, files, work_dir, settings)
+    pairs = read_pairs(folder, settings.driver_components_max_edges)
+    if pairs is not None and len(np.unique(pairs)) <= DRIVER_MAX_NODES:
+        stats["candidate_pairs"] = len(pairs)
+        removed = cluster_in_driver(pairs, by_part, documents, f"{work_dir}/assign", settings, sample, stats)
+        return stats, removed
+    moved, nodes = _moved(spark.read.schema("a long, b long").parquet(folder), by_part, settings, stats)
     sizes = moved.groupBy("root").agg((F.count(F.lit(1)) + 1).alias("dup_cluster_size"))
     members = moved.unionByName(sizes.select(F.col("root").alias("node"), "root"))
     survivors = nodes.select(F.col("node").alias("root"), F.col("id").alias("dup_cluster_id"),
@@ -189,13 +268,13 @@ def cluster(spark: SparkSession, signatures_dir: str, work_dir: str, settings: C
     counts = {r["dup_type"]: r["count"] for r in summary}
     stats.update({
         "clusters": counts.get("survivor", 0),
-        "unique": stats["documents"] - sum(counts.values()),
+        "unique": documents - sum(counts.values()),
         "exact_duplicates": counts.get("exact_duplicate", 0),
         "near_duplicates": counts.get("near_duplicate", 0),
     })
-    largest = max((r["largest"] for r in summary), default=min(stats["documents"], 1))
+    largest = max((r["largest"] for r in summary), default=min(documents, 1))
     stats["largest_cluster"] = int(largest)
-    return stats
+    return stats, sample_removed(spark, work_dir, *sample)
 
 
 def read_assignments(spark: SparkSession, work_dir: str) -> DataFrame:

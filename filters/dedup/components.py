@@ -10,7 +10,6 @@ memory bounded.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -50,18 +49,14 @@ def connected_components(edges: DataFrame, max_rounds: int = 64) -> tuple[DataFr
     raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
 
 
-def connected_components_on_driver(edges: DataFrame) -> DataFrame:
-    """The same (node, root) result for an edge set small enough to collect: one scipy pass in the
-    driver instead of a few Spark jobs per round. Memory is bounded by the caller's edge limit, not
-    by the corpus (the nodes without an edge never leave the executors)."""
+def components_of(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(node, root) arrays for every node of the undirected edges a–b that is not its component's
+    smallest node (root): one scipy pass."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components as scipy_components
 
-    spark = edges.sparkSession
-    pairs = edges.select("a", "b").toPandas()
-    ends = np.concatenate([pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64)])
-    nodes, index = np.unique(ends, return_inverse=True)
-    half = len(pairs)
+    nodes, index = np.unique(np.concatenate([a, b]).astype(np.int64), return_inverse=True)
+    half = len(a)
     graph = coo_matrix((np.ones(half, dtype=np.int8), (index[:half], index[half:])),
                        shape=(nodes.size, nodes.size))
     _, labels = scipy_components(graph, directed=False)
@@ -69,5 +64,16 @@ def connected_components_on_driver(edges: DataFrame) -> DataFrame:
     np.minimum.at(smallest, labels, nodes)
     roots = smallest[labels]
     moved = nodes != roots
-    frame = pd.DataFrame({"node": nodes[moved], "root": roots[moved]})
-    return spark.createDataFrame(frame, schema="node long, root long")
+    return nodes[moved], roots[moved]
+
+
+def connected_components_on_driver(edges: DataFrame) -> DataFrame:
+    """The same (node, root) result for an edge set small enough to collect: one scipy pass in the
+    driver instead of a few Spark jobs per round. Memory is bounded by the caller's edge limit, not
+    by the corpus (the nodes without an edge never leave the executors)."""
+    import pandas as pd
+
+    pairs = edges.select("a", "b").toPandas()
+    node, root = components_of(pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64))
+    return edges.sparkSession.createDataFrame(pd.DataFrame({"node": node, "root": root}),
+                                              schema="node long, root long")

@@ -79,6 +79,14 @@ def signature_table(table: pa.Table, part: int, params: MinhashParams, tier_orde
     })
 
 
+def signature_rows(path: str) -> int:
+    """Rows of a signature file, from its footer."""
+    import pyarrow.parquet as pq
+
+    with io.open_input(path) as fh:
+        return pq.ParquetFile(fh).metadata.num_rows
+
+
 def write_signatures(job: dict) -> dict:
     """Hash one partition's input into job["output"]; returns {"rows": n} or {"error": one line}."""
     if io.exists(job["output"]):

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from filters.dedup.minhash import MinhashParams, bands_for_threshold
-from filters.dedup.signatures import write_signatures
+from filters.dedup.signatures import signature_rows, write_signatures
 from pipeline import io
 from pipeline.errors import ConfigError, InputError
 from pipeline.log import log
@@ -149,10 +149,9 @@ class DedupStage(Stage):
                 for p in parts]
         log("dedup.signatures", partitions=len(jobs), bands=self.params.bands, rows=self.params.rows)
         _raise_errors(engine.map(write_signatures, jobs))
-        row_counts = {p.index: io.read_parquet(job["output"], columns=["row"]).num_rows
-                      for p, job in zip(parts, jobs, strict=True)}
+        row_counts = {p.index: signature_rows(job["output"]) for p, job in zip(parts, jobs, strict=True)}
 
-        from filters.dedup.clusters import ClusterSettings, cluster, sample_removed
+        from filters.dedup.clusters import ClusterSettings, cluster
         from filters.dedup.precision import precision_estimate
 
         spark = engine.spark()
@@ -162,14 +161,15 @@ class DedupStage(Stage):
                                    survivor_check=self.survivor_check,
                                    driver_components_max_edges=int(self.settings["driver_components_max_edges"]))
         log("dedup.cluster", documents=sum(row_counts.values()))
-        stats = cluster(spark, self._path("_signatures"), work, settings)
+        stats, pairs = cluster(spark, [(job["output"], p.index) for p, job in zip(parts, jobs, strict=True)],
+                        sum(row_counts.values()), work, settings,
+                        (int(self.settings["precision_sample"]), self.params.seed))
         cluster_jobs = [{"assign": io.join(work, "assign", f"part={p.index}"), "part": p.index,
                          "rows": row_counts[p.index], "signatures": job["output"],
                          "output": self._path("clusters", f"part-{p.index:05d}.parquet")}
                         for p, job in zip(parts, jobs, strict=True)]
         _raise_errors(engine.map(_write_cluster_part, cluster_jobs))
 
-        pairs = sample_removed(spark, work, int(self.settings["precision_sample"]), self.params.seed)
         stats["precision"] = precision_estimate(pairs, [p.inputs[0] for p in parts], self.params.ngram,
                                                 self.similarity_cut)
         stats["params"] = {"ngram": self.params.ngram, "bands": self.params.bands, "rows": self.params.rows,

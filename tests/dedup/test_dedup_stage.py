@@ -119,7 +119,9 @@ def test_manifest_reports_the_measured_precision(planted):
 def test_same_clusters_and_rows_for_any_partition_count_and_components_path(planted):
     _, _, runs = planted
     assert runs[3][1]["dedup"]["components_rounds"] == 0 < runs[1][1]["dedup"]["components_rounds"]
-    assert _clusters(runs[3][0]) == _clusters(runs[1][0])
+    assert _clusters(runs[3][0]) == _clusters(runs[1][0])  # the driver path vs the Spark path
+    same = ("candidate_pairs", "verified_pairs", "clusters", "near_duplicates", "exact_duplicates", "precision")
+    assert {k: runs[3][1]["dedup"][k] for k in same} == {k: runs[1][1]["dedup"][k] for k in same}
     a, b = _kept(runs[3][0]), _kept(runs[1][0])
     assert sorted(a.column("id").to_pylist()) == sorted(b.column("id").to_pylist())
     assert a.sort_by("id").equals(b.sort_by("id"))
@@ -194,6 +196,20 @@ def test_connected_components_match_union_find():
     expected = {n: root(n) for n in nodes if root(n) != n}
     assert dict(found.collect()) == expected
     assert dict(connected_components_on_driver(frame).collect()) == expected
+
+
+def test_the_driver_samples_by_sparks_own_hash():
+    from pyspark.sql import functions as F
+
+    from filters.dedup.incore import spark_xxhash64
+    from pipeline.engines.spark_engine import spark_session
+
+    spark = spark_session(load_config(None, FAST_SPARK), "local[*]")
+    ids = ["doc-001", "", "ünï-çødé 文", "x" * 300]
+    for seed in (1, 1234, -7, 2**40):
+        found = spark.createDataFrame([(i,) for i in ids], "id string").select(
+            F.xxhash64("id", F.lit(seed)).alias("h")).collect()
+        assert [r["h"] for r in found] == [spark_xxhash64(i, seed) for i in ids]
 
 
 @pytest.mark.slow
