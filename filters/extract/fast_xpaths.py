@@ -61,6 +61,8 @@ _ATOMS = [
 _MARKER_TEST = re.compile(r"contains\(@(data-tq-[\w-]+), ' (\d+) '\)")
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 _CONDITIONS = "data-tq-x"
+# Removed by mark() in its walk: hidden blocks, which trafilatura discards too (html.prepass).
+HIDDEN = "@hidden or @aria-hidden='true' or contains(@style, 'display:none') or contains(@style, 'display: none')"
 _CACHE_MAX = 200_000
 
 
@@ -293,6 +295,22 @@ def _true_without_attributes(body: str) -> bool:
     return bool(etree.XPath(f"./*[{body}]", namespaces={"re": xpaths.REGEXP_NS})(root))
 
 
+def _condition(body: str, conditions: list[str]) -> int | None:
+    """Register an attribute-only predicate as the next condition; its bit (None: not one)."""
+    tests = None if _true_without_attributes(body) else _tests(body)
+    if tests is None:
+        return None
+    bit = 1 << len(conditions)
+    for names, number, pattern in tests:
+        key = _key(names)
+        if number is None and not pattern:
+            key.exists |= bit
+        else:
+            key.conditions[key.number(pattern, re2_only=True) if number is None else number] |= bit
+    conditions.append(body)
+    return bit
+
+
 def _hoist(path: str, conditions: list[str]) -> tuple[str, int]:
     """The path with its attribute-only predicates replaced by tests of the conditions marker,
     put first in their run of predicates (appended to `conditions`); and their bits."""
@@ -306,19 +324,11 @@ def _hoist(path: str, conditions: list[str]) -> tuple[str, int]:
             movable.append((start, end, body))
         hoisted, kept = [], []
         for start, end, body in movable:
-            tests = None if _true_without_attributes(body) else _tests(body)
-            if tests is None:
+            bit = _condition(body, conditions)
+            if bit is None:
                 kept.append(path[start:end])
                 continue
-            bit = 1 << len(conditions)
-            for names, number, pattern in tests:
-                key = _key(names)
-                if number is None and not pattern:
-                    key.exists |= bit
-                else:
-                    key.conditions[key.number(pattern, re2_only=True) if number is None else number] |= bit
-            hoisted.append(f"[contains(@{_CONDITIONS}, ' {len(conditions)} ')]")
-            conditions.append(body)
+            hoisted.append(f"[contains(@{_CONDITIONS}, ' {bit.bit_length() - 1} ')]")
             needed |= bit
         if hoisted:
             pieces += [path[cursor:movable[0][0]], *hoisted, *kept]
@@ -326,7 +336,8 @@ def _hoist(path: str, conditions: list[str]) -> tuple[str, int]:
     return "".join(pieces) + path[cursor:], needed
 
 
-def _prepare() -> None:
+def _prepare() -> int:
+    """Rewrite the lists (into _SWAPS); the bit of the HIDDEN condition."""
     conditions: list[str] = []
     for name in _LISTS:
         expressions = getattr(xpaths, name)
@@ -339,9 +350,10 @@ def _prepare() -> None:
         for attribute, number in _MARKER_TEST.findall(fast.path):
             if attribute in by_attribute:
                 by_attribute[attribute].kept |= 1 << int(number)
+    return _condition(HIDDEN, conditions)
 
 
-_prepare()
+_HIDDEN = _prepare()
 _ATTRIBUTES = {name: _Attribute([key for key in _KEYS.values() if name in key.names])
                for name in sorted({name for names in _KEYS for name in names})}
 _ALL_NAMES = frozenset(_ATTRIBUTES)
@@ -367,8 +379,8 @@ def rewritten(active: int) -> Iterator[None]:
 
 
 def mark(tree: etree._Element) -> int:
-    """Set the markers on every element of `tree` (in place); the bits of the conditions that
-    some element matched."""
+    """Remove HIDDEN elements (their tail text stays) and set the markers on every other element
+    of `tree` (in place); the bits of the conditions that some element matched."""
     if len(_ELEMENT_CACHE) > _CACHE_MAX:
         _ELEMENT_CACHE.clear()
     active = 0
@@ -378,6 +390,9 @@ def mark(tree: etree._Element) -> int:
         if entry is None:
             entry = _ELEMENT_CACHE[attributes] = _element_markers(attributes)
         markers, conditions = entry
+        if conditions & _HIDDEN:
+            elem.drop_tree()  # what follows inside it is marked in vain, and harmlessly
+            continue
         active |= conditions
         for attribute, marks in markers:
             _set(elem, attribute, marks)

@@ -182,18 +182,21 @@ def test_gated_fallback_matches_trafilatura_modes(shared_data: Path):
 
 
 def test_prepass_reads_title_and_date_and_drops_boilerplate():
+    from filters.extract import fast_xpaths
+
     page = (
         "<html><head><title> Plain   title </title><meta property='og:title' content='OG title'>"
         "<meta name='date' content='2021-03-04T10:00:00Z'><script>var x = 1;</script>"
         "<script type='application/ld+json'>{\"@type\": \"NewsArticle\"}</script></head>"
-        "<body><nav>Home | About</nav><div style='display: none'>hidden text</div>"
+        "<body><nav>Home | About</nav><div style='display: none'>hidden text</div><p hidden>more hidden</p>"
         "<p>Visible <button>Click</button>tail text</p><footer>Footer</footer></body></html>"
     )
     tree = parse(page)
     assert prepass(tree) == ("OG title", "2021-03-04")
+    fast_xpaths.mark(tree)  # hidden blocks go in its walk
     text = tree.text_content()
     assert "Visible" in text and "tail text" in text and "NewsArticle" in text
-    for dropped in ("Home | About", "hidden text", "Click", "Footer", "var x"):
+    for dropped in ("Home | About", "hidden text", "more hidden", "Click", "Footer", "var x"):
         assert dropped not in text
 
 
@@ -319,6 +322,7 @@ def test_fast_xpaths_select_what_trafilatura_selects(shared_data: Path):
     for (url, html, _), with_marks in zip(load_pages(shared_data)[:60], pages, strict=True):
         plain_tree, marked_tree = parse(html), parse(with_marks)
         prepass(plain_tree)
+        fast_xpaths.mark(plain_tree)  # same hidden blocks removed; trafilatura's lists ignore the markers
         prepass(marked_tree)
         with fast_xpaths.rewritten(fast_xpaths.mark(marked_tree)):
             fast_text = _main_text(marked_tree, url)
