@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -47,36 +49,46 @@ def read_texts(paths: list[str], field: str = "text") -> list[dict]:
 
 def train_fasttext(positive: list[str], negative: list[str], out: Path, dim: int = 32,
                    epoch: int = 20, seed_text_limit: int = 20_000, lr: float = 0.5) -> None:
-    """DCLM recipe: supervised fastText, word bigrams, labels __label__hq / __label__cc."""
+    """DCLM recipe: supervised fastText, word bigrams, labels __label__hq / __label__cc.
+
+    The training runs in a freshly spawned process: fasttext-numpy2's trainer reads memory it
+    never initialised, so inside a long-lived process (a dirty heap: seen in the test suite after
+    Spark work, and reproduced by freeing NaN-filled arrays first) the same input and seed diverge
+    to NaN at any learning rate. A fresh interpreter makes the model depend on the input alone."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as tmp:
         for label, texts in (("__label__hq", positive), ("__label__cc", negative)):
             for text in texts:
                 tmp.write(f"{label} {models.fasttext_text(text, seed_text_limit)}\n")
+    spawn = multiprocessing.get_context("spawn")
     try:
-        model = _train_supervised(tmp.name, dim=dim, epoch=epoch, lr=lr)
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            lr = pool.submit(_train_supervised, tmp.name, str(out), dim, epoch, lr).result()
     finally:
         Path(tmp.name).unlink()
-    if out.suffix == ".ftz":
-        model.quantize(input=None, qnorm=True, cutoff=50_000, retrain=False)
-    model.save_model(str(out))
+    log("train_fasttext", out=str(out), lr=lr)
 
 
-
-def _train_supervised(path: str, dim: int, epoch: int, lr: float, retries: int = 3):
-    """fastText's SGD can diverge to NaN at a high learning rate (it depends on the data and on
-    the CPU's float code path): retry at half the rate, saying so, rather than fail the training."""
+def _train_supervised(path: str, out: str, dim: int, epoch: int, lr: float,
+                      retries: int = 3) -> float:
+    """Train and save; returns the learning rate used. SGD can diverge to NaN at a high rate:
+    retry at half the rate, saying so, rather than fail the training."""
     import fasttext
 
     while True:
         try:
-            return fasttext.train_supervised(input=path, dim=dim, epoch=epoch, wordNgrams=2, lr=lr,
-                                             minCount=2, bucket=200_000, thread=1, seed=0,
-                                             verbose=0)
+            model = fasttext.train_supervised(input=path, dim=dim, epoch=epoch, wordNgrams=2,
+                                              lr=lr, minCount=2, bucket=200_000, thread=1,
+                                              seed=0, verbose=0)
+            break
         except RuntimeError as error:
             if "NaN" not in str(error) or retries == 0:
                 raise InputError(f"fastText training failed at lr={lr}: {error}") from error
             log("train_fasttext_diverged", lr=lr, retry_lr=lr / 2)
             lr, retries = lr / 2, retries - 1
+    if out.endswith(".ftz"):
+        model.quantize(input=None, qnorm=True, cutoff=50_000, retrain=False)
+    model.save_model(out)
+    return lr
 
 
 def train_edu(texts: list[str], scores: list[float], out: Path, embedder: str) -> None:
