@@ -14,6 +14,12 @@ lines of logic: main extractor, then `compare_extraction` unless fast) for the s
 the length gate; the gate is a context variable, so other trafilatura callers in the process keep
 the original behaviour. trafilatura is pinned (requirements.lock); if the function ever changes
 shape, `SUPPORTED` is False and html.py calls trafilatura twice instead (same texts, slower).
+
+`extract_text(tree, options)` is `trafilatura.extract(tree, options=options)` for our settings
+without its copy of the input tree (html.py parses a tree per page for trafilatura alone):
+`core.trafilatura_sequence` and the few checks and the text rendering that `bare_extraction` and
+`determine_returnstring` do around it for txt output without metadata, comments, language or
+dedup (trafilatura 2.3.1, Apache-2.0). `SEQUENCE_SUPPORTED` guards it like `SUPPORTED`.
 """
 
 from __future__ import annotations
@@ -24,13 +30,20 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from copy import copy
 
+from lxml.etree import strip_tags
 from trafilatura import core
 from trafilatura.external import compare_extraction
 from trafilatura.main_extractor import extract_content
+from trafilatura.settings import Extractor
+from trafilatura.utils import normalize_unicode
+from trafilatura.xml import xmltotxt
 
 _ORIGINAL = getattr(core, "_extract_and_compare", None)
 _EXPECTED_PARAMETERS = ["cleaned_tree", "cleaned_tree_backup", "tree", "options"]
 SUPPORTED = _ORIGINAL is not None and list(inspect.signature(_ORIGINAL).parameters) == _EXPECTED_PARAMETERS
+
+_SEQUENCE = getattr(core, "trafilatura_sequence", None)
+SEQUENCE_SUPPORTED = _SEQUENCE is not None and list(inspect.signature(_SEQUENCE).parameters) == ["tree", "options", "url"]
 
 _LIMIT: ContextVar[int | None] = ContextVar("trafilatura_fallback_below_chars", default=None)
 
@@ -59,3 +72,21 @@ def gated_fallback(limit: int) -> Iterator[None]:
         yield
     finally:
         _LIMIT.reset(token)
+
+
+def extract_text(tree, options: Extractor) -> str:
+    """trafilatura.extract(tree, options=options) ('' for None), consuming `tree`; for txt output
+    with comments, metadata, language and dedup checks off (asserted)."""
+    assert options.format == "txt" and not (options.comments or options.with_metadata or options.lang or options.dedup)
+    try:
+        body, text, comments_body, comments = _SEQUENCE(tree, options, options.url)
+        if options.max_tree_size and len(body) > options.max_tree_size:
+            strip_tags(body, "hi")
+            if len(body) > options.max_tree_size:
+                return ""
+        if len(text) < options.min_output_size and len(comments) < options.min_output_comm_size:
+            return ""
+    except (TypeError, ValueError):  # what bare_extraction turns into None
+        return ""
+    rendered = f"{xmltotxt(body, options.formatting)}\n{xmltotxt(comments_body, options.formatting)}"
+    return normalize_unicode(rendered.strip())

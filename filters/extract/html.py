@@ -18,11 +18,13 @@ Measured on both axes by bench/bench_extract.py (settings in filters/extract/REA
 from __future__ import annotations
 
 import re
+from copy import copy
 from dataclasses import dataclass
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
+from trafilatura.settings import Extractor
 
 from filters.extract import cascade, fast_xpaths
 
@@ -117,18 +119,22 @@ def _title_and_date(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None
     return title, None
 
 
+# One Extractor per mode, copied per page (building one reads trafilatura's config each time).
+_OPTIONS = {
+    fast: Extractor(output_format="txt", fast=fast, precision=TRAFILATURA_SETTINGS["favor_precision"],
+                    comments=TRAFILATURA_SETTINGS["include_comments"], tables=TRAFILATURA_SETTINGS["include_tables"],
+                    images=TRAFILATURA_SETTINGS["include_images"], dedup=TRAFILATURA_SETTINGS["deduplicate"])
+    for fast in (True, False)
+}
+
+
 def _trafilatura(tree: lxml_html.HtmlElement, url: str | None, fast: bool) -> str:
-    settings = TRAFILATURA_SETTINGS
-    return trafilatura.extract(
-        tree,
-        url=url,
-        favor_precision=settings["favor_precision"],
-        include_comments=settings["include_comments"],
-        include_tables=settings["include_tables"],
-        include_images=settings["include_images"],
-        deduplicate=settings["deduplicate"],
-        fast=fast,
-    ) or ""
+    """trafilatura.extract with TRAFILATURA_SETTINGS; consumes `tree` (pass a copy to keep it)."""
+    options = copy(_OPTIONS[fast])
+    options.url = options.source = url
+    if cascade.SEQUENCE_SUPPORTED:
+        return cascade.extract_text(tree, options)
+    return trafilatura.extract(tree, options=options) or ""
 
 
 def extract_html(html: str, url: str | None = None) -> HtmlResult:
@@ -147,8 +153,8 @@ def _main_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     limit = TRAFILATURA_SETTINGS["fallback_below_chars"]
     if cascade.SUPPORTED:
         with cascade.gated_fallback(limit):
-            return _trafilatura(tree, url, fast=True)  # trafilatura copies the tree it is given
-    text = _trafilatura(tree, url, fast=True)
+            return _trafilatura(tree, url, fast=True)
+    text = _trafilatura(copy(tree), url, fast=True)
     if len(text) < limit:
         text = max(text, _trafilatura(tree, url, fast=False), key=len)
     return text
