@@ -74,23 +74,22 @@ def bucket_rows(batch: pa.RecordBatch, part: int, exact: bool, near: bool) -> np
     """(bucket, centre, exact key, node) int64 rows of one batch of signature rows: one per LSH band
     (documents with shingles only) and one per normalised-text hash. `centre` ranks members for the
     star: best tier, then longest; the exact key breaks its ties by content."""
-    rows = batch.column("row").to_numpy().astype(np.int64)
-    node = (np.int64(part) << 32) | rows
+    node = (np.int64(part) << 32) | batch.column("row").to_numpy().astype(np.int64)
     exact_key = _exact_keys(batch.column("exact"))
     length = np.minimum(batch.column("length").to_numpy(), 0xFFFFFFFF)
     centre = (batch.column("tier_rank").to_numpy().astype(np.int64) << 32) | (0xFFFFFFFF - length)
-    blocks = []
+    keep = batch.column("shingles").to_numpy() > 0 if near else np.zeros(len(node), dtype=bool)
+    keys = unpacked_rows(batch.column("bands"), np.int64)[keep]
+    count, bands = keys.shape
+    first = len(node) if exact else 0
+    out = np.empty((first + count * bands, 4), dtype=np.int64)  # filled in place: no temporaries
     if exact:
-        blocks.append(np.column_stack([exact_key & KEY_MASK, centre, exact_key, node]))
-    if near:
-        keep = batch.column("shingles").to_numpy() > 0
-        keys = unpacked_rows(batch.column("bands"), np.int64)[keep]
-        count, bands = keys.shape
-        band = np.arange(1, bands + 1, dtype=np.int64) << KEY_BITS
-        blocks.append(np.column_stack([
-            ((keys & KEY_MASK) | band).reshape(-1), np.repeat(centre[keep], bands),
-            np.repeat(exact_key[keep], bands), np.repeat(node[keep], bands)]))
-    return np.concatenate(blocks) if blocks else np.zeros((0, 4), dtype=np.int64)
+        out[:first] = np.column_stack([exact_key & KEY_MASK, centre, exact_key, node])
+    per_band = out[first:].reshape(count, bands, 4)
+    per_band[:, :, 0] = (keys & KEY_MASK) | (np.arange(1, bands + 1, dtype=np.int64) << KEY_BITS)
+    for column, values in ((1, centre), (2, exact_key), (3, node)):
+        per_band[:, :, column] = values[keep][:, None]
+    return out
 
 
 def _bucket_blobs(job: tuple[str, int], settings: ClusterSettings, reducers: int) -> Iterator[tuple[int, bytes]]:
@@ -99,8 +98,8 @@ def _bucket_blobs(job: tuple[str, int], settings: ClusterSettings, reducers: int
     table = io.read_parquet(path, columns=["row", "exact", "length", "tier_rank", "shingles", "bands"])
     for batch in table.to_batches(max_chunksize=CHUNK_ROWS):
         rows = bucket_rows(batch, part, settings.exact, settings.near)
-        target = (rows[:, 0] % reducers).astype(np.int64)
-        order = np.argsort(target, kind="stable")
+        target = (rows[:, 0] % reducers).astype(np.uint16 if reducers < 2**16 else np.int64)
+        order = np.argsort(target, kind="stable")  # a radix sort for 16-bit keys
         bounds = np.searchsorted(target[order], np.arange(reducers + 1))
         for reducer in range(reducers):
             chunk = rows[order[bounds[reducer]:bounds[reducer + 1]]]
@@ -111,6 +110,9 @@ def _bucket_blobs(job: tuple[str, int], settings: ClusterSettings, reducers: int
 def bucket_stars(rows: np.ndarray) -> np.ndarray:
     """Bucket rows → distinct (member, centre) node pairs: each member of a bucket of two or more
     linked to its first member by (centre, exact key, node)."""
+    by_bucket = np.sort(rows[:, 0])
+    shared = np.unique(by_bucket[1:][by_bucket[1:] == by_bucket[:-1]])  # buckets of two or more
+    rows = rows[np.isin(rows[:, 0], shared, assume_unique=False)]  # the few rows that matter
     if not len(rows):
         return np.zeros((0, 2), dtype=np.int64)
     order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))
