@@ -43,7 +43,7 @@ from filters.dedup.incore import (
     resembles,
     similar,
 )
-from filters.dedup.signatures import unpacked_rows
+from filters.dedup.signatures import unpacked_rows, write_uncompressed
 from pipeline import io
 
 ASSIGNMENT_DDL = "row int, id string, dup_cluster_id string, dup_cluster_size long, dup_type string, part int"
@@ -128,8 +128,8 @@ def _write_stars(index: int, blobs: Iterable[tuple[int, bytes]], folder: str) ->
     """One reducer: all bucket rows hashed to it → its candidate pairs, as one parquet file."""
     parts = [np.frombuffer(blob, dtype=np.int64).reshape(-1, 4) for _, blob in blobs]
     pairs = bucket_stars(np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int64))
-    io.write_parquet_atomic(io.join(folder, f"part-{index:05d}.parquet"),
-                            pa.table([pa.array(pairs[:, 0]), pa.array(pairs[:, 1])], schema=PAIRS))
+    write_uncompressed(io.join(folder, f"part-{index:05d}.parquet"),
+                       pa.table([pa.array(pairs[:, 0]), pa.array(pairs[:, 1])], schema=PAIRS))
     yield len(pairs)
 
 
