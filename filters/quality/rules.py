@@ -394,11 +394,7 @@ def c4(batch: TextBatch, cfg: C4Config | None = None) -> RuleResult:
     stripped = pc.utf8_trim_whitespace(lines.values)
     ok = np.ones(len(lines.doc), dtype=bool)
     if cfg.max_word_length != -1:
-        long_lines = np.flatnonzero(pc.utf8_length(stripped).to_numpy(zero_copy_only=False) > cfg.max_word_length)
-        values = stripped.to_pylist() if len(long_lines) else []
-        for i in long_lines:
-            if any(len(w) > cfg.max_word_length for w in values[i].split()):
-                ok[i] = False
+        ok &= ~_has_long_word(stripped, cfg.max_word_length)
     cleaned = pc.replace_substring_regex(stripped, CITATION_RE2, "")
     if cfg.filter_no_terminal_punct:
         ok &= _mask(pc.match_substring_regex(cleaned, r"[.?!\"']$"))
@@ -432,6 +428,21 @@ def c4(batch: TextBatch, cfg: C4Config | None = None) -> RuleResult:
     ]
     stats = {"c4_kept_char_fraction": kept_fraction, "c4_sentences": n_sentences}
     return RuleResult(reasons, np.mean(margins, axis=0), stats)
+
+
+def _has_long_word(lines: pa.Array, limit: int) -> np.ndarray:
+    """Lines with a str.split() word longer than `limit` (Arrow's whitespace split is str.split()'s).
+
+    Only lines longer than the limit can have one, so only those are split.
+    """
+    out = np.zeros(len(lines), dtype=bool)
+    candidates = np.flatnonzero(pc.utf8_length(lines).to_numpy(zero_copy_only=False) > limit)
+    if len(candidates):
+        words = pc.utf8_split_whitespace(lines.take(pa.array(candidates)))
+        line_of = np.repeat(np.arange(len(candidates)), pc.list_value_length(words).to_numpy(zero_copy_only=False))
+        long_word = pc.utf8_length(pc.list_flatten(words)).to_numpy(zero_copy_only=False) > limit
+        out[candidates[np.unique(line_of[long_word])]] = True
+    return out
 
 
 def _sentence_counts(lines) -> np.ndarray:
