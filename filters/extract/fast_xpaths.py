@@ -120,6 +120,7 @@ class _Attribute:
                 if superset is None or not self._add(superset, (index, number, regex)):
                     self._python.append((index, number, regex))
         self._set.Compile()
+        self._nothing = [(key, key.exists, "") for key in keys]  # shared by the values matching nothing
 
     def _add(self, pattern: str, target: tuple[int, int, re.Pattern | None]) -> bool:
         try:
@@ -133,8 +134,12 @@ class _Attribute:
         """(key, conditions satisfied, marks kept in the paths) for one value (cached)."""
         cached = _CACHE.get((self, value))
         if cached is None:
+            found_by_set = self._set.Match(value)
+            if not (found_by_set or self._python):
+                cached = _CACHE[(self, value)] = self._nothing
+                return cached
             bits = [0] * len(self.keys)
-            for found in self._set.Match(value) or ():
+            for found in found_by_set or ():
                 index, number, check = self._targets[found]
                 if check is None or check.search(value) is not None:
                     bits[index] |= 1 << number
