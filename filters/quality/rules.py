@@ -230,8 +230,10 @@ def gopher_repetition(batch: TextBatch, cfg: GopherRepetitionConfig | None = Non
 class _NGrams:
     """Word n-grams of every document, grouped by 64-bit hashes over the batch's flat word-id array.
 
-    A repeated n-gram starts with a repeated (n-1)-gram, so each order only groups the positions
-    that were in a repeated group of the order below: on ordinary text that set shrinks fast.
+    A repeated n-gram starts with a repeated (n-1)-gram and is followed by one (its last n-1 words),
+    so each order only groups the positions p where the order below repeats at p and at p + 1
+    (order 1: words seen twice in the document): on ordinary text that set shrinks fast. Groups
+    of n-grams seen once may be missing; every repeated one is there with its exact count.
     """
 
     def __init__(self, words: Segments):
@@ -241,7 +243,8 @@ class _NGrams:
         self.unigram = words.ids.astype(np.uint64) + np.uint64(1)
         self.doc_start = np.searchsorted(self.doc, np.arange(self.n_docs))
         self.doc_words = np.bincount(self.doc, minlength=self.n_docs)
-        self._members = {1: np.arange(len(self.doc))}
+        repeated = _repeated_words(words.ids, self.doc, len(words.distinct))
+        self._members = {1: (np.flatnonzero(repeated), repeated)}
         self._groups_cache: dict[int, tuple] = {}
 
     def groups(self, n: int):
@@ -250,8 +253,11 @@ class _NGrams:
             return self._groups_cache[n]
         if n - 1 not in self._members:
             self.groups(n - 1)
-        pos, group, is_first, counts = _group_ngrams(self.unigram, self.doc, self._members[n - 1], n)
-        self._members[n] = pos[counts[group] > 1]
+        pos, group, is_first, counts = _group_ngrams(self.unigram, self.doc, *self._members[n - 1], n)
+        members = pos[counts[group] > 1]
+        mask = np.zeros(len(self.doc), dtype=bool)
+        mask[members] = True
+        self._members[n] = (members, mask)
         self._groups_cache[n] = (pos, group, is_first, counts)
         return self._groups_cache[n]
 
@@ -262,19 +268,11 @@ class _NGrams:
         start = self.doc_start[has]
         out[has] = self.cum[start + n] - self.cum[start] + (n - 1)  # every n-gram seen once
         pos, group, is_first, counts = self.groups(n)
-        repeated = np.flatnonzero(counts > 1)
-        if len(repeated) == 0:
-            return out
-        first = pos[is_first][repeated]
-        gdoc = self.doc[first]
-        doc_max = np.zeros(self.n_docs, dtype=np.int64)
-        np.maximum.at(doc_max, gdoc, counts[repeated])
-        best = np.flatnonzero(counts[repeated] == doc_max[gdoc])
-        keep = np.ones(len(best), dtype=bool)
-        keep[1:] = gdoc[best][1:] != gdoc[best][:-1]
-        chosen = best[keep]
-        f = first[chosen]
-        out[gdoc[chosen]] = (self.cum[f + n] - self.cum[f] + (n - 1)) * counts[repeated][chosen]
+        first = pos[is_first]
+        chosen, count = _most_common(first, counts, self.doc, self.n_docs)
+        docs = np.flatnonzero(count > 1)
+        f = chosen[docs]
+        out[docs] = (self.cum[f + n] - self.cum[f] + (n - 1)) * count[docs]
         return out
 
     def duplicate_ngram_chars(self, n: int) -> np.ndarray:
@@ -296,8 +294,9 @@ _SLOT_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True)
-def _group_ngrams(unigram, doc, below, n):
-    """The n-grams starting at `below` (within one document), grouped by their polynomial hash.
+def _group_ngrams(unigram, doc, below, below_mask, n):
+    """The n-grams starting at `below` (positions where the order below repeats; below_mask: the
+    same as a mask) where it repeats at p + 1 too, grouped by their polynomial hash.
 
     Group ids are numbered in order of first occurrence (like pd.factorize); one open-addressing
     table per document, sized to it, since an n-gram never repeats across documents.
@@ -305,7 +304,7 @@ def _group_ngrams(unigram, doc, below, n):
     pos = np.empty(len(below), np.int64)
     m = 0
     for p in below:
-        if p + n - 1 < len(doc) and doc[p] == doc[p + n - 1]:
+        if p + n - 1 < len(doc) and doc[p] == doc[p + n - 1] and below_mask[p + 1]:
             pos[m] = p
             m += 1
     pos = pos[:m]
@@ -353,6 +352,38 @@ def _group_ngrams(unigram, doc, below, n):
             slots[used[u]] = -1
         start = end
     return pos, group, is_first, counts[:n_groups]
+
+
+@njit(cache=True)
+def _repeated_words(ids, doc, n_distinct):
+    """True where the word occurs at least twice in its document (a count per distinct word id)."""
+    out = np.zeros(len(ids), np.bool_)
+    seen = np.zeros(n_distinct, np.int64)
+    start = 0
+    while start < len(ids):
+        end = start
+        while end < len(ids) and doc[end] == doc[start]:
+            seen[ids[end]] += 1
+            end += 1
+        for i in range(start, end):
+            out[i] = seen[ids[i]] > 1
+        for i in range(start, end):
+            seen[ids[i]] = 0
+        start = end
+    return out
+
+
+@njit(cache=True)
+def _most_common(first, counts, doc, n_docs):
+    """Per document, the first position and count of its most frequent n-gram group (ties: the
+    earliest, as groups are numbered in order of first occurrence); count 0 where none."""
+    chosen = np.zeros(n_docs, np.int64)
+    best = np.zeros(n_docs, np.int64)
+    for g in range(len(first)):
+        d = doc[first[g]]
+        if counts[g] > best[d]:
+            best[d], chosen[d] = counts[g], first[g]
+    return chosen, best
 
 
 @njit(cache=True)
