@@ -14,7 +14,7 @@ import charset_normalizer
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_CONTROL = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20)])  # C0 but \t\n\v\f\r, ESC
 
 MAX_CONTROL_SHARE = 0.01       # share of C0 control bytes above which a "text" payload is binary
 MAX_REPLACEMENT_SHARE = 0.05   # share of U+FFFD after decoding above which it is undecodable
@@ -35,7 +35,8 @@ def _valid_codec(name: str) -> str | None:
 def looks_binary(data: bytes) -> bool:
     """Control bytes (NUL and friends) that no text or HTML page carries in numbers."""
     head = data[:65536]
-    return bool(head) and len(_CONTROL.findall(head)) > MAX_CONTROL_SHARE * len(head)
+    controls = len(head) - len(head.translate(None, _CONTROL))  # deleting them: C speed, no regex
+    return bool(head) and controls > MAX_CONTROL_SHARE * len(head)
 
 
 def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str | None, str]:
