@@ -71,9 +71,7 @@ def split_words(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
     token_dict = pc.dictionary_encode(cut.values)
     token_ids = token_dict.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     offsets = cut.offsets.to_numpy().astype(np.int64)
-    starts, sizes = offsets[chunk_ids], offsets[chunk_ids + 1] - offsets[chunk_ids]
-    ids = token_ids[_concat_ranges(starts, sizes)]
-    doc = np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), per_text), sizes)
+    ids, doc = _expand(chunk_ids, per_text, offsets, token_ids)
     tokens = pa.DictionaryArray.from_arrays(pa.array(ids, pa.int64()), token_dict.dictionary)
     return tokens, doc
 
@@ -82,6 +80,24 @@ def _concat_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """start, start + 1, …, start + size - 1 for every (start, size), concatenated."""
     within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     return np.repeat(starts, sizes) + within
+
+
+@njit(cache=True)
+def _expand(chunk_ids, per_text, offsets, token_ids):
+    """Every chunk occurrence's token ids (token_ids[offsets[c]:offsets[c + 1]]) and text index."""
+    total = 0
+    for c in chunk_ids:
+        total += offsets[c + 1] - offsets[c]
+    ids, doc = np.empty(total, np.int64), np.empty(total, np.int64)
+    i, k = 0, 0
+    for d in range(len(per_text)):
+        for _ in range(per_text[d]):
+            c = chunk_ids[k]
+            k += 1
+            for j in range(offsets[c], offsets[c + 1]):
+                ids[i], doc[i] = token_ids[j], d
+                i += 1
+    return ids, doc
 
 
 def _chunk_tokens(chunks: pa.Array) -> pa.LargeListArray:
