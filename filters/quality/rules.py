@@ -320,8 +320,7 @@ def _group_ngrams(unigram, doc, below, below_mask, n):
     bits = 1
     while (1 << bits) < 2 * largest:
         bits += 1
-    keys = np.empty(1 << bits, np.uint64)
-    slots = np.full(1 << bits, -1, np.int64)
+    table = np.zeros((1 << bits, 2), np.uint64)  # (hash, group + 1) side by side: one cache line
     used = np.empty(largest, np.int64)
     n_groups = 0
     while start < m:
@@ -338,18 +337,19 @@ def _group_ngrams(unigram, doc, below, below_mask, n):
             for k in range(1, n):
                 h = h * _MULT + unigram[p + k]
             j = np.int64((h * _SLOT_MIX) >> shift) & mask
-            while slots[j] != -1 and keys[j] != h:
+            while table[j, 1] != 0 and table[j, 0] != h:
                 j = (j + 1) & mask
-            if slots[j] == -1:
-                slots[j], keys[j] = n_groups, h
+            if table[j, 1] == 0:
+                n_groups += 1
+                table[j, 0], table[j, 1] = h, n_groups
                 used[n_used] = j
                 n_used += 1
                 is_first[i] = True
-                n_groups += 1
-            group[i] = slots[j]
-            counts[slots[j]] += 1
+            g = np.int64(table[j, 1]) - 1
+            group[i] = g
+            counts[g] += 1
         for u in range(n_used):                 # clear only what this document used
-            slots[used[u]] = -1
+            table[used[u], 1] = 0
         start = end
     return pos, group, is_first, counts[:n_groups]
 
