@@ -10,6 +10,7 @@ boilerplate, CCNet docs; filters/quality/corpus.py) for agreement on unedited do
 - quality.fasttext / quality.edu: our scorer vs the bare model call on the same texts (>= 0.9x).
 
     .venv/bin/python -m bench --only quality      (or: python bench/bench_quality.py)
+    .venv/bin/python -m bench.bench_quality --rules-only      (only the two rule-scorer comparisons)
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def edu_raw(path: str) -> None:
         model.encode([t[:2000] for t in texts], batch_size=32, normalize_embeddings=True)
 
 
-def run(quick: bool):
+def rules(quick: bool):
+    """quality.rules (paragraph docs) and quality.rules.real_pages, with pass/fail agreement."""
     corpus = documents(600 if quick else 3000, kind="web", doc_bytes=3500)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,6 +142,12 @@ def run(quick: bool):
                 result.notes = "pass/fail agreement with datatrove (goal >= 99%): " + notes[-1]
                 result.save()
             results.append(result)
+    return results
+
+
+def run(quick: bool):
+    results = rules(quick)
+    corpus = documents(600 if quick else 3000, kind="web", doc_bytes=3500)
     results.append(compare("quality.fasttext", call("bench.bench_quality:fasttext_ours", str(corpus.parquet)),
                            {"fasttext-raw": call("bench.bench_quality:fasttext_raw", str(corpus.parquet))},
                            unit="docs", input_desc=str(corpus.parquet), goals=[Goal(0.9, peer="fasttext-raw")]))
@@ -152,5 +160,14 @@ def run(quick: bool):
 
 
 if __name__ == "__main__":
-    for r in run(quick=False):
+    import argparse
+
+    from bench import harness
+
+    parser = argparse.ArgumentParser(description="python -m bench.bench_quality [--rules-only] [--quick]")
+    parser.add_argument("--rules-only", action="store_true", help="only quality.rules and .real_pages")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    harness.CONTEXT.update(stage="quality", quick=args.quick)
+    for r in (rules if args.rules_only else run)(quick=args.quick):
         print(r.name, {k: s.per_core for k, s in r.sides.items()}, r.ratios, r.notes)
