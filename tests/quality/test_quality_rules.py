@@ -184,3 +184,20 @@ def test_fasttext_training_ignores_a_dirty_heap_and_is_deterministic(heldout_ite
     train.train_fasttext(web, boiler, first, dim=8, epoch=5)
     train.train_fasttext(web, boiler, second, dim=8, epoch=5)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_line_splits_equal_python_with_and_without_other_line_breaks(heldout_items):
+    """splitlines() and re.split("\\n+") as the rules see them, on real pages (only "\\n" breaks:
+    the plain-split path) and on random texts of every break str.splitlines() knows (regex path)."""
+    import random
+    import re
+
+    rng = random.Random(3)
+    marks = ["a", "b ", "\n", "\n\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", " "]
+    mixed = ["".join(rng.choice(marks) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for texts in ([p.text for p in heldout_items] + ["", "\n", "a\n\n"], mixed):
+        batch = TextBatch(texts)
+        for segments, split in ((batch.splitlines, str.splitlines), (batch.runs_of_lines, lambda t: re.split("\n+", t))):
+            expected = [(i, line) for i, t in enumerate(texts) for line in split(t)]
+            assert segments.values.to_pylist() == [line for _, line in expected]
+            assert segments.doc.tolist() == [i for i, _ in expected]
