@@ -1,4 +1,4 @@
-"""trafilatura's pruning XPaths with their attribute conditions answered once per page, up front.
+r"""trafilatura's pruning XPaths with their attribute conditions answered once per page, up front.
 
 Why: more than half of our time was trafilatura's XPath walks (some fifteen per page, each
 testing every element against a dozen conditions: EXSLT `re:test` calls back into Python,
@@ -6,30 +6,31 @@ testing every element against a dozen conditions: EXSLT `re:test` calls back int
 hold on the few elements that carry those attributes, and most expressions match nothing on a
 given page.
 
-How (two rewrites of the expression lists trafilatura uses with our settings, `_LISTS`):
-1. each `re:test(@a|@b, 'pattern'[, 'flags'])` becomes `contains(@data-tq-a-b, ' n ')` (plain
-   libxml2, no callback); the marker holds the numbers of the patterns the attribute value
-   matches, each distinct value matched once (cached across pages): plain patterns all at once by
-   one RE2 set (google-re2), the others (lookarounds, backslash classes, `$`, flags) by Python's
-   re, which is what lxml itself calls;
-2. in each run of predicates (`.//*[self::div or ...][@id='x' or re:test(...)]`), the predicates
-   that test only the element's own attributes are replaced by one `contains(@data-tq-x, ' r ')`
-   placed first, so libxml2 tests the tag and structure conditions only on the few elements left.
-`mark(tree)` sets those markers, evaluating the attribute predicates with libxml2 itself, once per
-distinct attribute set (cached across pages), on a small synthetic document holding one element
-per new attribute set; it returns the runs some element matches. Within `rewritten(active)`, an
-expression with a run no element matches returns no elements without walking the tree.
+How (rewrites of the expression lists trafilatura uses with our settings, `_LISTS`):
+1. each `re:test(@a|@b, 'pattern'[, 'flags'])` becomes `contains(@data-tq-a-b, ' n ')`, a
+   marker holding the numbers of the patterns the attribute value matches;
+2. in each run of predicates (`.//*[self::div or ...][@id='x' or re:test(...)]`), a predicate
+   made only of tests on the element's own attributes (`@a`, `@a='v'`, contains, starts-with,
+   translate, re:test, joined by `or`) becomes one condition, tested as `[@data-tq-cN]` and put
+   first in its run, so libxml2 tests tags and structure only on the few elements left;
+3. within `rewritten(active)`, an expression with a condition that no element of the page
+   matched returns [] without walking the tree.
+`mark(tree)` walks the tree once and sets those markers (and removes HIDDEN blocks for the
+pre-pass). Every attribute value is matched once (cached across pages, as is the outcome per
+attribute set) against all the patterns of its attribute by one RE2 set (google-re2): re:test
+patterns RE2 reads as Python's re does, and the other tests as RE2 patterns (`@a='v'` is
+`^v\z`); the remaining re:test patterns (lookarounds, `\s`, flags) run in Python's re, which is
+what lxml itself calls, only where an RE2 superset of them matched.
 
-Why the selections are the same: an attribute-only predicate depends only on the element's
-attribute nodes, copied to the synthetic element in source order (`@a|@b` is the first in
-document order); re:test tests the string value of the first node, '' when there is none, and
-patterns or predicates true on an element without attributes are left as they were (trafilatura
-clears attributes wholesale, markers go with them; copies keep them; it never sets the
-attributes tested here to values that would match). Predicates commute before a positional one
-(`[1]`), which stays last. The rewritten lists are swapped in only inside `rewritten()`, so other
-trafilatura callers see the originals (the swap is process-wide: a thread running trafilatura on
-an unmarked tree at the same moment would see the rewritten lists; stage workers extract one
-document at a time). Tests compare every selection and full extractions on real pages.
+Why the selections are the same: the tests see what libxml2 sees (the value of `@a|@b` is the
+first of them in source order; re:test on no attribute tests ''); patterns and predicates true
+on an element without attributes are left as they were (trafilatura clears attributes
+wholesale, markers go with them; copies keep them; it never sets the attributes tested here to
+values that would match). Predicates commute before a positional one (`[1]`), which stays last.
+The rewritten lists are swapped in only inside `rewritten()`, so other trafilatura callers see
+the originals (the swap is process-wide: a thread running trafilatura on an unmarked tree at the
+same moment would see the rewritten lists; stage workers extract one document at a time). Tests
+compare every selection and full extractions on real pages.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ _ATOMS = [
 ]
 _MARKER_TEST = re.compile(r"contains\(@(data-tq-[\w-]+), ' (\d+) '\)")
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
-_CONDITIONS = "data-tq-x"
+_CONDITION = "data-tq-c"  # + the condition's number: an attribute per condition (existence is cheap)
 # Removed by mark() in its walk: hidden blocks, which trafilatura discards too (html.prepass).
 HIDDEN = "@hidden or @aria-hidden='true' or contains(@style, 'display:none') or contains(@style, 'display: none')"
 _CACHE_MAX = 200_000
@@ -333,7 +334,7 @@ def _hoist(path: str, conditions: list[str]) -> tuple[str, int]:
             if bit is None:
                 kept.append(path[start:end])
                 continue
-            hoisted.append(f"[contains(@{_CONDITIONS}, ' {bit.bit_length() - 1} ')]")
+            hoisted.append(f"[@{_CONDITION}{bit.bit_length() - 1}]")
             needed |= bit
         if hoisted:
             pieces += [path[cursor:movable[0][0]], *hoisted, *kept]
@@ -423,7 +424,7 @@ def _element_markers(attributes: tuple[tuple[str, str], ...]) -> tuple[list[tupl
             if marks:
                 markers.append((key.attribute, marks))
     if conditions:
-        markers.append((_CONDITIONS, _marks(conditions)))
+        markers += [(f"{_CONDITION}{n}", "") for n in range(conditions.bit_length()) if conditions >> n & 1]
     return markers, conditions
 
 
