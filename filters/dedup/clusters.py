@@ -160,6 +160,7 @@ def _numbered_nodes(pairs: DataFrame, files: dict[int, str]) -> DataFrame:
     ends = pairs.select(F.col("a").alias("pr")).union(pairs.select(F.col("b").alias("pr"))).distinct()
     ends = ends.select(F.shiftright("pr", 32).cast("int").alias("part"),
                        F.col("pr").bitwiseAND(0xFFFFFFFF).cast("int").alias("row"))
+
     def node_rows(table: pa.Table) -> pa.Table:  # a plain function: applyInArrow reads its hints
         return _node_rows(table, files)
 

@@ -1,6 +1,7 @@
 """Stage 4: exact and MinHash-LSH near-duplicate removal.
 
-    prepare: signatures per partition (engine.map, numpy) → LSH + connected components (Spark)
+    prepare: signatures per partition (engine.map, numba) → LSH buckets (one Spark shuffle) →
+             verification + connected components (driver or Spark, see clusters.py)
              → DIR/stage-4/clusters/part-XXXXX.parquet (id, dup_cluster_id, dup_cluster_size, dup_type)
     score:   the partition's rows + their cluster columns
     decide:  drop every row but its cluster's survivor ("exact_duplicate" / "near_duplicate")
