@@ -61,7 +61,7 @@ def split_words(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
     edges, so a text's tokens are the concatenated tokens of its whitespace-separated chunks
     (Arrow's whitespace is exactly str.isspace()). Chunks repeat a lot, so each distinct chunk is
     cut once, by a compiled replay of WORD_RE (_cut_chunks). The token strings are never expanded
-    per occurrence: only their dictionary ids are (numpy).
+    per occurrence: only their dictionary ids are (one compiled pass, _expand).
     """
     chunks = pc.utf8_split_whitespace(texts)
     per_text = pc.list_value_length(chunks).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -74,12 +74,6 @@ def split_words(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
     ids, doc = _expand(chunk_ids, per_text, offsets, token_ids)
     tokens = pa.DictionaryArray.from_arrays(pa.array(ids, pa.int64()), token_dict.dictionary)
     return tokens, doc
-
-
-def _concat_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """start, start + 1, …, start + size - 1 for every (start, size), concatenated."""
-    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.repeat(starts, sizes) + within
 
 
 @njit(cache=True)
