@@ -1,17 +1,20 @@
 """HTML → main text: one lxml parse, a pre-pass, then trafilatura tuned for precision (as FineWeb).
 
-Where the time goes (cProfile on the bench pages): trafilatura's XPath pruning (its `re:test`
-conditions call back into Python for every candidate element), its tree copies, and, on short
-pages, its fallback extractors. So:
-- parse once with libxml2 (the parser trafilatura uses) and hand trafilatura the tree, not the
-  text: no second parse, and a C-level element class lookup (lxml.html's default lookup is a
-  Python call for every element proxy trafilatura creates);
+Where the time goes (profiles on the bench pages): trafilatura's XPath walks (a dozen attribute
+conditions per element per expression, `re:test` ones calling back into Python), its tree copies,
+the parse and, on short pages, its fallback extractors. So:
+- parse once with libxml2 (the parser trafilatura uses), from UTF-8 bytes, and hand trafilatura
+  the tree, not the text: no second parse, and a C-level element class lookup (lxml.html's
+  default lookup is a Python call for every element proxy trafilatura creates);
 - the pre-pass reads title and date, then removes what trafilatura discards anyway (scripts,
-  styles, form controls, embedded media, nav/aside/footer, hidden blocks), so every XPath walk and
-  copy sees a smaller tree;
+  styles, form controls, embedded media, nav/aside/footer; hidden blocks in fast_xpaths.mark), so
+  every XPath walk and copy sees a smaller tree;
+- fast_xpaths answers the attribute conditions of trafilatura's XPaths once per page, and
+  expressions that can match nothing on the page are not evaluated;
 - trafilatura's main extractor runs in precision mode, and its readability/jusText comparison only
   when the main text is shorter than `fallback_below_chars` (cascade.py): where the full cascade
-  changes the output, without running the main extractor twice.
+  changes the output, without running the main extractor twice; trafilatura gets our tree to
+  consume (no copy of it) and a prebuilt Extractor.
 Measured on both axes by bench/bench_extract.py (settings in filters/extract/README.md).
 """
 
