@@ -53,7 +53,7 @@ def train_fasttext(positive: list[str], negative: list[str], out: Path, dim: int
 
     The training runs in a freshly spawned process: fasttext-numpy2's trainer reads memory it
     never initialised, so inside a long-lived process (a dirty heap: seen in the test suite after
-    Spark work, and reproduced by freeing NaN-filled arrays first) the same input and seed diverge
+    the engine and extract tests, and reproduced by freeing NaN-filled arrays first) the same input and seed diverge
     to NaN at any learning rate. A fresh interpreter makes the model depend on the input alone."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as tmp:
         for label, texts in (("__label__hq", positive), ("__label__cc", negative)):
