@@ -71,8 +71,8 @@ class _Key:
     """One attribute set (`@id|@class`: the first of them in source order), the patterns tested
     on its value and the hoisted conditions each pattern satisfies."""
 
-    def __init__(self, names: tuple[str, ...]):
-        self.names = names
+    def __init__(self, names: tuple[str, ...], index: int):
+        self.names, self.index = names, index  # index: in _KEY_LIST
         self.attribute = "data-tq-" + "-".join(names)
         self.patterns: dict[tuple[str, str], int] = {}  # (pattern, flags) -> number
         self.re2_only: set[int] = set()  # numbers of the hoisted atoms (RE2 syntax)
@@ -121,7 +121,11 @@ class _Attribute:
                 if superset is None or not self._add(superset, (index, number, regex)):
                     self._python.append((index, number, regex))
         self._set.Compile()
-        self._nothing = [(key, key.exists, "") for key in keys]  # shared by the values matching nothing
+        # Per value: (key, conditions satisfied, marks kept in the paths) for every key. Only str
+        # and int inside (keys by their `_KEY_LIST` index): the garbage collector untracks such
+        # tuples, so a cache of a hundred thousand values costs it nothing.
+        self.cache: dict[str, tuple[tuple[int, int, str], ...]] = {}
+        self._nothing = tuple((key.index, key.exists, "") for key in keys)  # the values matching nothing
 
     def _add(self, pattern: str, target: tuple[int, int, re.Pattern | None]) -> bool:
         try:
@@ -131,14 +135,15 @@ class _Attribute:
         self._targets.append(target)
         return True
 
-    def results(self, value: str) -> list[tuple[_Key, int, str]]:
-        """(key, conditions satisfied, marks kept in the paths) for one value (cached)."""
-        cached = _CACHE.get((self, value))
-        if cached is None:
-            found_by_set = self._set.Match(value)
-            if not (found_by_set or self._python):
-                cached = _CACHE[(self, value)] = self._nothing
-                return cached
+    def results(self, value: str) -> tuple[tuple[int, int, str], ...]:
+        """(key index, conditions satisfied, marks kept in the paths) per key, for one value (cached)."""
+        cached = self.cache.get(value)
+        if cached is not None:
+            return cached
+        found_by_set = self._set.Match(value)
+        if not (found_by_set or self._python):
+            cached = self._nothing
+        else:
             bits = [0] * len(self.keys)
             for found in found_by_set or ():
                 index, number, check = self._targets[found]
@@ -147,10 +152,11 @@ class _Attribute:
             for index, number, regex in self._python:
                 if regex.search(value) is not None:
                     bits[index] |= 1 << number
-            if len(_CACHE) > _CACHE_MAX:
-                _CACHE.clear()
-            cached = _CACHE[(self, value)] = [(key, key.satisfied(b), _marks(b & key.kept))
-                                              for key, b in zip(self.keys, bits, strict=True)]
+            cached = tuple((key.index, key.satisfied(b), _marks(b & key.kept))
+                           for key, b in zip(self.keys, bits, strict=True))
+        if len(self.cache) > _CACHE_MAX:
+            self.cache.clear()
+        self.cache[value] = cached
         return cached
 
 
@@ -184,14 +190,18 @@ class _Fast:
 
 
 _KEYS: dict[tuple[str, ...], _Key] = {}
+_KEY_LIST: list[_Key] = []  # by _Key.index
 _SWAPS: list[tuple[list, int, etree.XPath, _Fast]] = []  # (list, index, original, rewritten)
-_CACHE: dict[tuple[_Attribute, str], list[tuple[_Key, int, str]]] = {}
 _MARKS: dict[int, str] = {}
 _ACTIVE = 0  # conditions matched on the page being extracted (within rewritten())
 
 
 def _key(names: tuple[str, ...]) -> _Key:
-    return _KEYS.setdefault(names, _Key(names))
+    key = _KEYS.get(names)
+    if key is None:
+        key = _KEYS[names] = _Key(names, len(_KEY_LIST))
+        _KEY_LIST.append(key)
+    return key
 
 
 def _rewrite_re_tests(path: str) -> str:
@@ -363,7 +373,7 @@ _HIDDEN = _prepare()
 _ATTRIBUTES = {name: _Attribute([key for key in _KEYS.values() if name in key.names])
                for name in sorted({name for names in _KEYS for name in names})}
 _ALL_NAMES = frozenset(_ATTRIBUTES)
-_ELEMENT_CACHE: dict[tuple, tuple[list[tuple[str, str]], int]] = {}
+_ELEMENT_CACHE: dict[tuple, tuple[tuple[tuple[str, str], ...], int]] = {}
 _set = etree._Element.set  # lxml.html's HtmlElement.set adds a Python-level wrapper
 
 
@@ -386,46 +396,52 @@ def rewritten(active: int) -> Iterator[None]:
 def mark(tree: etree._Element) -> int:
     """Remove HIDDEN elements (their tail text stays) and set the markers on every other element
     of `tree` (in place); the bits of the conditions that some element matched."""
-    if len(_ELEMENT_CACHE) > _CACHE_MAX:
-        _ELEMENT_CACHE.clear()
+    cache, names, hidden_bit, set_attribute = _ELEMENT_CACHE, _ALL_NAMES, _HIDDEN, _set
+    if len(cache) > _CACHE_MAX:
+        cache.clear()
     active, hidden = 0, []
     for elem in tree.iter(etree.Element):  # a plain walk: 3x cheaper than an XPath testing the names
         items = elem.items()
         if not items:
             continue
-        attributes = tuple(item for item in items if item[0] in _ALL_NAMES)
-        if not attributes:
-            continue
-        entry = _ELEMENT_CACHE.get(attributes)
+        if len(items) == 1:  # most elements with attributes: no list to build
+            if items[0][0] not in names:
+                continue
+            attributes = tuple(items)
+        else:
+            attributes = tuple([item for item in items if item[0] in names])
+            if not attributes:
+                continue
+        entry = cache.get(attributes)
         if entry is None:
-            entry = _ELEMENT_CACHE[attributes] = _element_markers(attributes)
+            entry = cache[attributes] = _element_markers(attributes)
         markers, conditions = entry
-        if conditions & _HIDDEN:
+        if conditions & hidden_bit:
             hidden.append(elem)  # what follows inside it is marked in vain, and harmlessly
             continue
         active |= conditions
         for attribute, marks in markers:
-            _set(elem, attribute, marks)
+            set_attribute(elem, attribute, marks)
     for elem in hidden:
         elem.drop_tree()
     return active
 
 
-def _element_markers(attributes: tuple[tuple[str, str], ...]) -> tuple[list[tuple[str, str]], int]:
+def _element_markers(attributes: tuple[tuple[str, str], ...]) -> tuple[tuple[tuple[str, str], ...], int]:
     """(marker attribute, marks) to set on an element with these attributes (in source order),
-    and the hoisted conditions it matches."""
+    and the hoisted conditions it matches (str and int only: see _Attribute.cache)."""
     markers, conditions, seen = [], 0, set()
     for name, value in attributes:
-        for key, satisfied, marks in _ATTRIBUTES[name].results(value):
-            if key in seen:
+        for index, satisfied, marks in _ATTRIBUTES[name].results(value):
+            if index in seen:
                 continue  # XPath's string value of @a|@b: the first of them in source order
-            seen.add(key)
+            seen.add(index)
             conditions |= satisfied
             if marks:
-                markers.append((key.attribute, marks))
+                markers.append((_KEY_LIST[index].attribute, marks))
     if conditions:
         markers += [(f"{_CONDITION}{n}", "") for n in range(conditions.bit_length()) if conditions >> n & 1]
-    return markers, conditions
+    return tuple(markers), conditions
 
 
 def _marks(bits: int) -> str:
