@@ -86,7 +86,7 @@ def real_inputs() -> tuple[Path, Path]:
 
 def ours(folder: str, out: str) -> None:
     """Read every WARC of `folder`, extract each HTML response as stage 2 does; {url: text} to out."""
-    from filters.extract.decode import charset_from_header, decode_html
+    from filters.extract.decode import charset_from_header, decode_html, utf8_source
     from filters.extract.html import extract_html
     from filters.extract.readers import read_file
 
@@ -99,8 +99,9 @@ def ours(folder: str, out: str) -> None:
                 if record.kind != "html":
                     continue
                 pages += 1
-                html, _ = decode_html(record.payload, charset_from_header(record.charset))
-                texts[record.url] = extract_html(html, record.url).text if html else ""
+                html, encoding = decode_html(record.payload, charset_from_header(record.charset))
+                source = utf8_source(record.payload, html, encoding) if html else None
+                texts[record.url] = extract_html(source, record.url).text if source else ""
         probe.items = pages
     Path(out).write_text(json.dumps(texts))
 

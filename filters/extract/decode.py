@@ -66,6 +66,16 @@ def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str | N
     return _checked(data.decode(name, errors="replace"), name)
 
 
+def utf8_source(data: bytes, text: str, encoding: str) -> bytes:
+    """`text` (as decode_html returned it for `data`) in UTF-8: `data` itself when it was read as
+    valid UTF-8 without a BOM, so an HTML parser reading bytes gets it without a re-encoding.
+    A strictly valid read is told apart by the absence of U+FFFD (the lenient read of invalid
+    UTF-8 puts one in for every bad sequence); a page that legitimately carries one is encoded."""
+    if encoding == "utf-8" and not data.startswith(codecs.BOM_UTF8) and "\ufffd" not in text:
+        return data
+    return text.encode("utf-8", "replace")
+
+
 def _checked(text: str, name: str) -> tuple[str | None, str]:
     if text and text.count("\ufffd") > MAX_REPLACEMENT_SHARE * len(text):
         return None, name

@@ -77,10 +77,12 @@ class HtmlResult:
     date: str | None
 
 
-def parse(html: str) -> lxml_html.HtmlElement | None:
-    """The page as an lxml tree (None when there is no document)."""
+def parse(html: str | bytes) -> lxml_html.HtmlElement | None:
+    """The page (text, or its UTF-8 bytes: decode.utf8_source) as an lxml tree (None when there
+    is no document)."""
+    data = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
     try:
-        return lxml_html.document_fromstring(html.encode("utf-8", "replace"), parser=_PARSER)
+        return lxml_html.document_fromstring(data, parser=_PARSER)
     except etree.ParserError:  # "Document is empty"
         return None
 
@@ -140,8 +142,9 @@ def _trafilatura(tree: lxml_html.HtmlElement, url: str | None, fast: bool) -> st
     return trafilatura.extract(tree, options=options) or ""
 
 
-def extract_html(html: str, url: str | None = None) -> HtmlResult:
-    """Main text, title and date of one page ('' text when nothing is extractable)."""
+def extract_html(html: str | bytes, url: str | None = None) -> HtmlResult:
+    """Main text, title and date of one page ('' text when nothing is extractable); `html` is the
+    decoded page or its UTF-8 bytes (decode.utf8_source: no re-encoding for the parser)."""
     tree = parse(html)
     if tree is None:
         return HtmlResult(text="", title=None, date=None)

@@ -18,7 +18,7 @@ from filters import langid, pii
 from filters.blocklist import Blocklist, host_of, load_blocklist
 from filters.extract import html as html_extract
 from filters.extract.content_type import content_type_for
-from filters.extract.decode import charset_from_header, decode_html, looks_binary
+from filters.extract.decode import charset_from_header, decode_html, looks_binary, utf8_source
 from filters.extract.epub import EpubError, extract_epub
 from filters.extract.pdf import PdfError, extract_pdf
 from filters.extract.readers import RawRecord, read_file, sniff_file
@@ -178,7 +178,7 @@ def _extract(record: RawRecord, pdf_max_pages: int) -> tuple[str, str | None, st
         if text is None:
             raise _Failed("undecodable", _encoding)
         try:
-            result = html_extract.extract_html(text, record.url)
+            result = html_extract.extract_html(utf8_source(data, text, _encoding), record.url)
         except RecursionError:
             raise _Failed("extraction_error", "RecursionError (HTML nested too deeply)") from None
         except ValueError as exc:  # lxml: "Document is empty" and similar parser refusals

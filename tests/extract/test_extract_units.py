@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import random
 import re
@@ -18,7 +19,7 @@ from filters import langid, pii
 from filters.blocklist import Blocklist
 from filters.extract import cascade
 from filters.extract.content_type import content_type_for
-from filters.extract.decode import decode_html
+from filters.extract.decode import decode_html, utf8_source
 from filters.extract.epub import EpubError, extract_epub
 from filters.extract.html import extract_html, parse, prepass
 from filters.extract.pdf import PdfError, extract_pdf
@@ -77,6 +78,24 @@ def test_decoding_header_meta_detection_and_binary():
     text, _ = decode_html(broken, "utf-8")
     assert "\ufffd" in text and "Zürich" in text
     assert decode_html(random.Random(1).randbytes(5000), "utf-8")[0] is None
+
+
+def test_utf8_source_is_the_payload_only_when_it_is_the_text_in_utf8(shared_data: Path):
+    page = "<html><body><p>Ça coûte très cher, déjà vu à Zürich \ufffd.</p></body></html>"
+    cases = [page.encode("utf-8"), codecs.BOM_UTF8 + page.encode("utf-8"), page.encode("cp1252", "replace"),
+             page.encode("utf-8").replace("très".encode(), b"tr\xff\xfes"), page.encode("utf-16")]
+    for data in cases:
+        text, encoding = decode_html(data, None)
+        source = utf8_source(data, text, encoding)
+        assert source.decode("utf-8") == text.encode("utf-8", "replace").decode("utf-8")
+    with_fffd = utf8_source(cases[0], *decode_html(cases[0]))  # a real U+FFFD: re-encoded, same bytes
+    assert with_fffd == cases[0] and with_fffd is not cases[0]
+    plain = page.replace("\ufffd", "").encode("utf-8")
+    assert utf8_source(plain, *decode_html(plain)) is plain
+    # the parser gets the same bytes either way: same extraction from text and from bytes
+    for record in [r for r in read_file(str(shared_data / "warc/commoncrawl-whirlwind/whirlwind.warc.gz"), MAX) if r.kind]:
+        text, encoding = decode_html(record.payload, None)
+        assert extract_html(utf8_source(record.payload, text, encoding)) == extract_html(text)
 
 
 def test_pdf_text_title_paper_and_bad_pdfs():
