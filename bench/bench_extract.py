@@ -87,10 +87,11 @@ def real_inputs() -> tuple[Path, Path]:
 def ours(folder: str, out: str) -> None:
     """Read every WARC of `folder`, extract each HTML response as stage 2 does; {url: text} to out."""
     from filters.extract.decode import charset_from_header, decode_html, utf8_source
-    from filters.extract.html import extract_html
+    from filters.extract.html import extract_html, prepare_process
     from filters.extract.readers import read_file
 
     extract_html(WARM_UP_PAGE)
+    prepare_process()  # what each stage worker does first (gc.freeze of the imports: docstring)
     texts = {}
     with timed() as probe:
         pages = 0

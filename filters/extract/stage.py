@@ -69,6 +69,7 @@ class ExtractStage(Stage):
 
     # ---- score ------------------------------------------------------------------------------
     def score(self, part: Partition) -> pa.Table:
+        html_extract.prepare_process()  # once per worker process
         blocklist = load_blocklist(list(self.settings["blocklist_files"] or []))
         source = part.params["source"]
         rows = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import json
 import random
 import re
 import threading
@@ -349,3 +350,25 @@ def test_fast_xpaths_select_what_trafilatura_selects(shared_data: Path):
         with fast_xpaths.rewritten(fast_xpaths.mark(marked_tree)):
             fast_text = _main_text(marked_tree, url)
         assert fast_text == _main_text(plain_tree, url)
+
+
+def test_prepare_process_freezes_once_and_changes_no_extraction(tmp_path: Path):
+    """In a fresh interpreter (the freeze is process-wide): the objects alive after the warm-up
+    are frozen once; a second call freezes nothing more; extractions are the same before and after."""
+    import subprocess
+    import sys
+
+    code = """
+import gc, json
+from filters.extract.html import extract_html, prepare_process
+page = "<html><body><article><p>" + "Sentence of the article body. " * 80 + "</p></article></body></html>"
+before = extract_html(page)
+prepare_process()
+frozen = gc.get_freeze_count()
+prepare_process()
+print(json.dumps([frozen, gc.get_freeze_count(), before == extract_html(page), len(before.text)]))
+"""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    frozen, frozen_again, same, length = json.loads(out.stdout.strip().splitlines()[-1])
+    assert frozen > 10_000 and frozen_again == frozen and same and length > 1000
