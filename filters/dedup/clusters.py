@@ -42,7 +42,9 @@ from filters.dedup.incore import (
     read_pairs,
     resembles,
     similar,
+    text_similarity,
 )
+from filters.dedup.precision import precision_census, texts_at
 from filters.dedup.signatures import unpacked_rows, write_uncompressed
 from pipeline import io
 
@@ -62,6 +64,7 @@ class ClusterSettings:
     near: bool = True
     verify_threshold: float | None = None  # None: merge every LSH candidate pair
     survivor_check: float | None = None  # None: every component member is its survivor's duplicate
+    survivor_check_ngram: int | None = None  # n-gram: the survivor check reads texts (exact Jaccard)
     driver_components_max_edges: int = 0  # verified edges up to this many: components in the driver
 
 
@@ -205,14 +208,62 @@ def _pair_frame(pairs: DataFrame, nodes: DataFrame, left: str, right: str, by: s
     return pairs.join(side(left, "_l"), left).join(side(right, "_r"), right)
 
 
-def _survivor_checked(moved: DataFrame, nodes: DataFrame, settings: ClusterSettings,
+def _text_rows(table: pa.Table, inputs: dict[int, str]) -> pa.Table:
+    """(node, text) of one input partition's nodes, read from its input file."""
+    part = int(table.column("part")[0].as_py())
+    texts = texts_at(inputs[part], table.column("row").to_numpy())
+    return pa.table({"node": table.column("node"), "text": texts.cast(pa.string())})
+
+
+def _survivor_passes_by_text(batches: Iterator[pa.RecordBatch], cut: float,
+                             ngram: int) -> Iterator[pa.RecordBatch]:
+    """(node, root, texts) → whether the member resembles its survivor by exact Jaccard."""
+    for batch in batches:
+        same = (unpacked_rows(batch.column("exact_l"), np.int64) == unpacked_rows(batch.column("exact_r"), np.int64)
+                ).all(axis=1)
+        similarity = text_similarity(same, batch.column("text_l"), batch.column("text_r"), ngram)
+        yield pa.RecordBatch.from_arrays(
+            [batch.column("node"), batch.column("root"), batch.column("exact_l"), pa.array(resembles(same, similarity, cut)),
+             pa.array(similarity), pa.array(same)], names=["node", "root", "exact", "passes", "similarity", "same"])
+
+
+def _scored_by_text(moved: DataFrame, nodes: DataFrame, inputs: dict[int, str],
+                    settings: ClusterSettings) -> DataFrame:
+    """_survivor_passes_by_text of every (node, root): the texts of the members and survivors only
+    are read, per input partition."""
+    ends = moved.select("node").union(moved.select(F.col("root").alias("node"))).distinct()
+
+    def text_rows(table: pa.Table) -> pa.Table:  # a plain function: applyInArrow reads its hints
+        return _text_rows(table, inputs)
+
+    texts = (ends.join(nodes.select("node", "part", "row"), "node")
+             .groupBy("part").applyInArrow(text_rows, "node long, text string")
+             .join(nodes.select("node", "exact"), "node"))
+
+    def side(key: str, suffix: str) -> DataFrame:
+        return texts.select(F.col("node").alias(key), F.col("text").alias("text" + suffix),
+                            F.col("exact").alias("exact" + suffix))
+
+    joined = moved.join(side("node", "_l"), "node").join(side("root", "_r"), "root")
+    return joined.mapInArrow(partial(_survivor_passes_by_text, cut=settings.survivor_check,
+                                     ngram=settings.survivor_check_ngram),
+                             "node long, root long, exact binary, passes boolean, similarity double, same boolean")
+
+
+def _survivor_checked(moved: DataFrame, nodes: DataFrame, inputs: dict[int, str], settings: ClusterSettings,
                       stats: dict) -> DataFrame:
     """Keep in `moved` only members that resemble the survivor itself, so a chain A~B~C does not
-    remove C for a survivor A it does not resemble. A member that fails stays, and its exact
-    copies (which fail with it) stay its duplicates: their smallest node becomes their root."""
-    joined = _pair_frame(moved, nodes, "node", "root", "node")
-    scored = joined.mapInArrow(partial(_survivor_passes, cut=settings.survivor_check),
-                               "node long, root long, exact binary, passes boolean").localCheckpoint(eager=True)
+    remove C for a survivor A it does not resemble (by exact Jaccard of the texts, or by estimate).
+    A member that fails stays, and its exact copies (which fail with it) stay its duplicates: their
+    smallest node becomes their root."""
+    if settings.survivor_check_ngram is not None:
+        scored = _scored_by_text(moved, nodes, inputs, settings).localCheckpoint(eager=True)
+        removals = scored.where(F.col("passes") & ~F.col("same")).select("similarity").toArrow()
+        stats["precision"] = precision_census(removals.column(0).to_numpy(), settings.survivor_check)
+    else:
+        scored = _pair_frame(moved, nodes, "node", "root", "node").mapInArrow(
+            partial(_survivor_passes, cut=settings.survivor_check), "node long, root long, exact binary, passes boolean")
+    scored = scored.localCheckpoint(eager=True)
     failed = scored.where(~F.col("passes"))
     stats["separated_from_survivor"] = failed.count()
     regrouped = (failed.withColumn("root", F.min("node").over(Window.partitionBy("exact")))
@@ -220,7 +271,7 @@ def _survivor_checked(moved: DataFrame, nodes: DataFrame, settings: ClusterSetti
     return scored.where(F.col("passes")).select("node", "root").unionByName(regrouped)
 
 
-def _moved(pairs: DataFrame, files: dict[int, str], settings: ClusterSettings,
+def _moved(pairs: DataFrame, files: dict[int, str], inputs: dict[int, str], settings: ClusterSettings,
            stats: dict) -> tuple[DataFrame, DataFrame]:
     """(node, root) for every node merged into a smaller one, and the numbered candidate nodes."""
     pairs = pairs.distinct().localCheckpoint(eager=True)
@@ -235,14 +286,15 @@ def _moved(pairs: DataFrame, files: dict[int, str], settings: ClusterSettings,
     else:
         moved, stats["components_rounds"] = connected_components(edges)
     if settings.survivor_check is not None:
-        moved = _survivor_checked(moved, nodes, settings, stats)
+        moved = _survivor_checked(moved, nodes, inputs, settings, stats)
     return moved.localCheckpoint(eager=True), nodes
 
 
-def cluster(spark: SparkSession, files: list[tuple[str, int]], documents: int, work_dir: str,
-            settings: ClusterSettings, sample: tuple[int, int]) -> tuple[dict, list[dict]]:
+def cluster(spark: SparkSession, files: list[tuple[str, int]], inputs: dict[int, str], documents: int,
+            work_dir: str, settings: ClusterSettings, sample: tuple[int, int]) -> tuple[dict, list[dict]]:
     """Write `work_dir/assign` (partitioned by part) for the rows of every cluster of two or more,
-    from the signature files [(path, part)]; return counts for the manifest and the precision
+    from the signature files [(path, part)] (and the input files {part: path}, for the exact
+    survivor check); return counts for the manifest and the precision
     sample (`sample` = (size, seed), see sample_removed). Rows not written are unique; only
     candidate nodes go past the buckets. A small candidate set is finished in the driver
     (incore.py), a large one on Spark, with the same rules and result."""
@@ -252,9 +304,9 @@ def cluster(spark: SparkSession, files: list[tuple[str, int]], documents: int, w
     pairs = read_pairs(folder, settings.driver_components_max_edges)
     if pairs is not None and len(np.unique(pairs)) <= DRIVER_MAX_NODES:
         stats["candidate_pairs"] = len(pairs)
-        removed = cluster_in_driver(pairs, by_part, documents, f"{work_dir}/assign", settings, sample, stats)
+        removed = cluster_in_driver(pairs, by_part, inputs, documents, f"{work_dir}/assign", settings, sample, stats)
         return stats, removed
-    moved, nodes = _moved(spark.read.schema("a long, b long").parquet(folder), by_part, settings, stats)
+    moved, nodes = _moved(spark.read.schema("a long, b long").parquet(folder), by_part, inputs, settings, stats)
     sizes = moved.groupBy("root").agg((F.count(F.lit(1)) + 1).alias("dup_cluster_size"))
     members = moved.unionByName(sizes.select(F.col("root").alias("node"), "root"))
     survivors = nodes.select(F.col("node").alias("root"), F.col("id").alias("dup_cluster_id"),

@@ -138,3 +138,50 @@ def hash_documents(data: np.ndarray, offsets: np.ndarray, mapping: np.ndarray, u
                 if value < row[p]:
                     row[p] = value
     return signatures, counts, exact
+
+
+@njit(cache=True)
+def _shingle_set(data: np.ndarray, start: int, end: int, mapping: np.ndarray, unspaced: np.ndarray,
+                 ngram: int, words: np.ndarray) -> np.ndarray:
+    """The sorted distinct 64-bit shingle hashes of one document's UTF-8 bytes."""
+    count = _word_hashes(data, start, end, mapping, unspaced, words)
+    if count == 0:
+        return np.zeros(0, dtype=np.uint64)
+    width = ngram if count >= ngram else count
+    shingles = np.empty(count - width + 1, dtype=np.uint64)
+    for s in range(shingles.size):
+        shingles[s] = _sequence_hash(words, s, s + width, _WORD_BASE)
+    shingles.sort()
+    distinct = 1
+    for s in range(1, shingles.size):
+        if shingles[s] != shingles[distinct - 1]:
+            shingles[distinct] = shingles[s]
+            distinct += 1
+    return shingles[:distinct]
+
+
+@njit(cache=True)
+def pair_jaccards(data: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray,
+                  mapping: np.ndarray, unspaced: np.ndarray, ngram: int) -> np.ndarray:
+    """True shingle-set Jaccard of documents left[i] and right[i] (1.0 when both have none)."""
+    longest = 0
+    for d in range(offsets.size - 1):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    words = np.empty(longest + 1, dtype=np.uint64)
+    out = np.empty(left.size, dtype=np.float64)
+    for i in range(left.size):
+        a = _shingle_set(data, offsets[left[i]], offsets[left[i] + 1], mapping, unspaced, ngram, words)
+        b = _shingle_set(data, offsets[right[i]], offsets[right[i] + 1], mapping, unspaced, ngram, words)
+        shared, j, k = 0, 0, 0
+        while j < a.size and k < b.size:
+            if a[j] == b[k]:
+                shared += 1
+                j += 1
+                k += 1
+            elif a[j] < b[k]:
+                j += 1
+            else:
+                k += 1
+        union = a.size + b.size - shared
+        out[i] = shared / union if union else 1.0
+    return out

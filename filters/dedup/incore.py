@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from filters.dedup.components import components_of
+from filters.dedup.minhash import exact_jaccards
+from filters.dedup.precision import precision_census, texts_at
 from filters.dedup.signatures import unpacked_rows
 from pipeline import io
 
@@ -28,6 +30,7 @@ NODE_FIELDS = ("part", "row", "id", "exact", "length", "tier_rank", "shingles", 
 # (column, ascending): best tier, longest text, smallest id; part and row only break exact ties
 SURVIVOR_ORDER = (("tier_rank", True), ("length", False), ("id", True), ("part", True), ("row", True))
 CHUNK_PAIRS = 100_000  # pairs compared at a time (bounds the gathered signature rows)
+TEXT_PAIRS = 10_000  # pairs whose texts are read and shingled at a time (exact survivor check)
 
 
 # ---- rules (both paths) ---------------------------------------------------------------------
@@ -50,6 +53,17 @@ def merges(same: np.ndarray, similarity: np.ndarray, shingles_l: np.ndarray, shi
 def resembles(same: np.ndarray, similarity: np.ndarray, cut: float) -> np.ndarray:
     """Survivor check: a member stays in its cluster when it is the survivor's text or close to it."""
     return same | (similarity >= cut)
+
+
+def text_similarity(same: np.ndarray, texts_l: pa.Array, texts_r: pa.Array, ngram: int) -> np.ndarray:
+    """Exact survivor check: true shingle-set Jaccard of each aligned pair of texts that are not
+    the same normalised text (1.0 for those)."""
+    similarity = np.ones(len(same))
+    other = np.flatnonzero(~same)
+    if other.size:
+        texts = pa.concat_arrays([texts_l.cast(pa.string()), texts_r.cast(pa.string())])
+        similarity[other] = exact_jaccards(texts, other, other + len(same), ngram)
+    return similarity
 
 
 def regrouped(failed: np.ndarray, exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,11 +132,32 @@ def _compare(a: np.ndarray, b: np.ndarray, exact: np.ndarray, sig: np.ndarray):
     return same, similarity
 
 
-def cluster_in_driver(pairs: np.ndarray, files: dict[int, str], documents: int, assign_dir: str,
-                      settings: ClusterSettings, sample: tuple[int, int], stats: dict) -> list[dict]:
+def _checked_by_text(node: np.ndarray, root: np.ndarray, same: np.ndarray, table: pa.Table,
+                     inputs: dict[int, str], ngram: int) -> np.ndarray:
+    """text_similarity() of (node, root) node-index pairs, reading their texts from the input
+    files, TEXT_PAIRS pairs at a time (bounds the texts held)."""
+    part, row = table.column("part").to_numpy(), table.column("row").to_numpy()
+    similarity = np.ones(len(node))
+    todo = np.flatnonzero(~same)
+    for start in range(0, len(todo), TEXT_PAIRS):
+        pick = todo[start:start + TEXT_PAIRS]
+        wanted = np.unique(np.concatenate([node[pick], root[pick]]))  # node indexes, sorted
+        wanted = wanted[np.lexsort((row[wanted], part[wanted]))]
+        texts = pa.concat_arrays([texts_at(inputs[int(p)], row[wanted[part[wanted] == p]]).cast(pa.string())
+                                  for p in np.unique(part[wanted])])
+        order = np.argsort(wanted)
+        at = order[np.searchsorted(wanted, node[pick], sorter=order)], order[np.searchsorted(wanted, root[pick],
+                                                                                              sorter=order)]
+        similarity[pick] = exact_jaccards(texts, *at, ngram)
+    return similarity
+
+
+def cluster_in_driver(pairs: np.ndarray, files: dict[int, str], inputs: dict[int, str], documents: int,
+                      assign_dir: str, settings: ClusterSettings, sample: tuple[int, int],
+                      stats: dict) -> list[dict]:
     """Verify, cluster, check and assign the candidate pairs (of nodes part << 32 | row) in numpy;
     write `assign_dir/part=P/` as the Spark path does; fill `stats`; return the precision sample
-    (`sample` = (size, seed))."""
+    (`sample` = (size, seed)). `files` and `inputs`: signature and input file of each part."""
     stats.update({"verified_pairs": 0, "components_rounds": 0, "clusters": 0, "unique": documents,
                   "exact_duplicates": 0, "near_duplicates": 0, "largest_cluster": min(documents, 1)})
     if not len(pairs):
@@ -140,8 +175,13 @@ def cluster_in_driver(pairs: np.ndarray, files: dict[int, str], documents: int, 
     node, root = components_of(a[keep], b[keep])
     stats["components_rounds"] = 0
     if settings.survivor_check is not None:
-        passes = resembles(*_compare(node, root, exact, sig), settings.survivor_check)
+        same, similarity = _compare(node, root, exact, sig)
+        if settings.survivor_check_ngram is not None:
+            similarity = _checked_by_text(node, root, same, table, inputs, settings.survivor_check_ngram)
+        passes = resembles(same, similarity, settings.survivor_check)
         stats["separated_from_survivor"] = int((~passes).sum())
+        if settings.survivor_check_ngram is not None:
+            stats["precision"] = precision_census(similarity[passes & ~same], settings.survivor_check)
         extra = regrouped(node[~passes], exact[node[~passes]])
         node, root = np.concatenate([node[passes], extra[0]]), np.concatenate([root[passes], extra[1]])
 

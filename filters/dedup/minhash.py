@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from filters.dedup.fused import hash_documents
+from filters.dedup.fused import hash_documents, pair_jaccards
 from filters.dedup.normalize import SPACE, normalized_codepoints, tables, utf8_buffers
 
 U64 = np.uint64
@@ -238,6 +238,15 @@ def reference_hashes(texts: pa.Array | pa.ChunkedArray, params: MinhashParams) -
 def shingle_sets(texts: pa.Array | pa.ChunkedArray, ngram: int) -> list[np.ndarray]:
     """Each text's set of 64-bit shingle hashes (for exact Jaccard)."""
     return [np.unique(s) for s in shingle_hashes(words_of(texts), ngram).per_document()]
+
+
+def exact_jaccards(texts: pa.Array, left: np.ndarray, right: np.ndarray, ngram: int) -> np.ndarray:
+    """True shingle-set Jaccard of texts[left[i]] and texts[right[i]], in one compiled pass
+    (fused.pair_jaccards: the shingle_sets + exact_jaccard definitions, checked by a test)."""
+    offsets, data = utf8_buffers(pc.fill_null(texts.cast(pa.string()), ""))
+    mapping, unspaced = tables()
+    return pair_jaccards(data, offsets, np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64),
+                         mapping, unspaced, ngram)
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""The run's own precision estimate: true Jaccard of sampled removed rows with their survivor.
+"""The run's own precision: true Jaccard of removed rows with their survivor.
 
-MinHash only estimates similarity; measuring the exact shingle-set Jaccard on a deterministic
-sample tells the user how many removals were right, without trusting the estimator.
+MinHash only estimates similarity; measuring the exact shingle-set Jaccard tells the user how
+many removals were right, without trusting the estimator: on a deterministic sample, or on every
+removal when the exact survivor check has measured them all (a census).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from filters.dedup.minhash import exact_jaccard, shingle_sets
+from filters.dedup.minhash import exact_jaccards
 from pipeline import io
 
 
-def _rows_of(path: str, rows: list[int]) -> list[str]:
-    """The texts at the given rows of a parquet file, reading only the row groups holding them."""
+def texts_at(path: str, rows: list[int] | np.ndarray) -> pa.Array:
+    """The texts at the given rows (any order) of a parquet file, reading only the row groups
+    holding them."""
     wanted = np.asarray(rows, dtype=np.int64)
     with io.open_input(path) as fh:
         reader = pq.ParquetFile(fh)
@@ -25,10 +27,10 @@ def _rows_of(path: str, rows: list[int]) -> list[str]:
         starts = np.concatenate([[0], np.cumsum(sizes)])
         group_of = np.searchsorted(starts, wanted, side="right") - 1
         groups = np.unique(group_of)
-        table = reader.read_row_groups(groups.tolist(), columns=["text"])
+        table = reader.read_row_groups(groups.tolist(), columns=["text"], use_threads=False)
     read_starts = np.concatenate([[0], np.cumsum(sizes[groups])])[:-1]  # where each group begins in table
     local = read_starts[np.searchsorted(groups, group_of)] + wanted - starts[group_of]
-    return [text or "" for text in table.column("text").take(pa.array(local)).to_pylist()]
+    return table.column("text").combine_chunks().take(pa.array(local))
 
 
 def _texts(pairs: list[dict], inputs: list[str]) -> dict[tuple[int, int], str]:
@@ -39,22 +41,38 @@ def _texts(pairs: list[dict], inputs: list[str]) -> dict[tuple[int, int], str]:
     texts = {}
     for part, rows in sorted(wanted.items()):
         ordered = sorted(rows)
-        texts.update({(part, row): text for row, text in zip(ordered, _rows_of(inputs[part], ordered), strict=True)})
+        texts.update(zip(((part, row) for row in ordered), texts_at(inputs[part], ordered).to_pylist(), strict=True))
     return texts
+
+
+def precision_census(jaccards: np.ndarray, min_jaccard: float) -> dict:
+    """The same figures as precision_estimate, over every near-duplicate removal, when the exact
+    survivor check has measured each one's true Jaccard with its survivor already."""
+    if not len(jaccards):
+        return {"sampled": 0, "precision": None, "min_jaccard": round(min_jaccard, 4), "method": "census"}
+    return {
+        "sampled": int(len(jaccards)),
+        "method": "census",
+        "min_jaccard": round(min_jaccard, 4),
+        "precision": round(float(np.mean(jaccards >= min_jaccard)), 4),
+        "true_jaccard_mean": round(float(np.mean(jaccards)), 4),
+        "true_jaccard_p05": round(float(np.quantile(jaccards, 0.05)), 4),
+        "true_jaccard_min": round(float(np.min(jaccards)), 4),
+    }
 
 
 def precision_estimate(pairs: list[dict], inputs: list[str], ngram: int, min_jaccard: float) -> dict:
     """Share of sampled near-duplicate removals whose true Jaccard with the survivor ≥ min_jaccard."""
     if not pairs:
-        return {"sampled": 0, "precision": None, "min_jaccard": min_jaccard}
+        return {"sampled": 0, "precision": None, "min_jaccard": round(min_jaccard, 4), "method": "sample"}
     texts = _texts(pairs, inputs)
     removed = [texts[(p["part"], p["row"])] for p in pairs]
     kept = [texts[(p["survivor_part"], p["survivor_row"])] for p in pairs]
-    sets = shingle_sets(pa.array(removed + kept, pa.string()), ngram)
-    half = len(pairs)
-    jaccards = np.array([exact_jaccard(sets[i], sets[half + i]) for i in range(half)])
+    half = np.arange(len(pairs))
+    jaccards = exact_jaccards(pa.array(removed + kept, pa.string()), half, half + len(pairs), ngram)
     return {
-        "sampled": half,
+        "sampled": len(pairs),
+        "method": "sample",
         "min_jaccard": round(min_jaccard, 4),
         "precision": round(float(np.mean(jaccards >= min_jaccard)), 4),
         "true_jaccard_mean": round(float(jaccards.mean()), 4),

@@ -117,7 +117,15 @@ class DedupStage(Stage):
 
     @property
     def survivor_check(self) -> float | None:
-        return self.similarity_cut if self.settings["survivor_check"] else None
+        return self.similarity_cut if self.survivor_check_mode else None
+
+    @property
+    def survivor_check_mode(self) -> str | None:
+        """"exact" (true Jaccard from the texts), "estimate" (from the signatures) or None (disabled)."""
+        mode = self.settings["survivor_check"]
+        if mode not in ("exact", "estimate", "disabled"):
+            raise ConfigError(f"config key 'dedup.survivor_check' must be exact, estimate or disabled, got {mode!r}")
+        return None if mode == "disabled" else mode
 
     # ---- paths ----------------------------------------------------------------------------
     @property
@@ -160,25 +168,30 @@ class DedupStage(Stage):
         settings = ClusterSettings(exact=bool(self.settings["exact"]),
                                    near=bool(self.settings["near"]), verify_threshold=self.verify_threshold,
                                    survivor_check=self.survivor_check,
+                                   survivor_check_ngram=self.params.ngram if self.survivor_check_mode == "exact"
+                                   else None,
                                    driver_components_max_edges=int(self.settings["driver_components_max_edges"]))
         log("dedup.cluster", documents=sum(row_counts.values()))
+        sample = 0 if self.survivor_check_mode == "exact" else int(self.settings["precision_sample"])
         stats, pairs = cluster(spark, [(job["output"], p.index) for p, job in zip(parts, jobs, strict=True)],
-                        sum(row_counts.values()), work, settings,
-                        (int(self.settings["precision_sample"]), self.params.seed))
+                               {p.index: p.inputs[0] for p in parts}, sum(row_counts.values()), work, settings,
+                               (sample, self.params.seed))
         cluster_jobs = [{"assign": io.join(work, "assign", f"part={p.index}"), "part": p.index,
                          "rows": row_counts[p.index], "signatures": job["output"],
                          "output": self._path("clusters", f"part-{p.index:05d}.parquet")}
                         for p, job in zip(parts, jobs, strict=True)]
         _raise_errors(engine.map(_write_cluster_part, cluster_jobs))
 
-        stats["precision"] = precision_estimate(pairs, [p.inputs[0] for p in parts], self.params.ngram,
-                                                self.similarity_cut)
+        if "precision" not in stats:  # the exact survivor check measured every removal already
+            stats["precision"] = precision_estimate(pairs, [p.inputs[0] for p in parts], self.params.ngram,
+                                                    self.similarity_cut)
         stats["params"] = {"ngram": self.params.ngram, "bands": self.params.bands, "rows": self.params.rows,
                            "num_perm": self.params.num_perm, "target_jaccard": round(self.target_jaccard, 4),
                            "verify_threshold": None if self.verify_threshold is None
                            else round(self.verify_threshold, 4),
                            "survivor_check": None if self.survivor_check is None
-                           else round(self.survivor_check, 4)}
+                           else round(self.survivor_check, 4),
+                           "survivor_check_mode": self.survivor_check_mode}
         io.write_json_atomic(self._path("_stats.json"), stats)
         io.remove(work, recursive=True)
         io.write_json_atomic(done, {"partitions": len(parts)})

@@ -15,6 +15,7 @@ from filters.dedup.minhash import (
     bands_for_threshold,
     estimated_jaccard,
     exact_jaccard,
+    exact_jaccards,
     hash_texts,
     reference_hashes,
     shingle_sets,
@@ -57,6 +58,18 @@ def test_shingle_hashes_give_the_exact_jaccard_of_word_ngrams(pairs):
     copies = pa.array([p[1] for p in pairs[:60]])
     for a, b, pair in zip(shingle_sets(originals, 5), shingle_sets(copies, 5), pairs[:60], strict=True):
         assert exact_jaccard(a, b) == pytest.approx(pair[2], abs=1e-9)
+
+
+def test_the_compiled_exact_jaccard_equals_the_plain_python_one(pairs):
+    """exact_jaccards (numba, used by the survivor check) against plain-Python n-gram sets, on
+    near-copies and on the tricky texts below (empty, null, short, CJK, combining marks)."""
+    texts = [t for p in pairs[:80] for t in p[:2]] + [t or "" for t in TRICKY]
+    left = np.array(list(range(0, 160, 2)) + [160 + i for i in range(len(TRICKY))] + [160, 162])
+    right = np.array(list(range(1, 160, 2)) + [160 + (i + 1) % len(TRICKY) for i in range(len(TRICKY))] + [161, 163])
+    got = exact_jaccards(pa.array(texts), left, right, 5)
+    want = [true_jaccard(texts[a], texts[b]) for a, b in zip(left, right, strict=True)]
+    assert got == pytest.approx(want, abs=1e-9)
+    assert 0 < sum(0 < w < 1 for w in want) and got[-2] == 1.0  # "" vs None: both without shingles
 
 
 TRICKY = ["", None, "short text", "12 345 6x7 3.14", "日本語のテキスト、です。東京", "café naïve ÉCOLE Straße",

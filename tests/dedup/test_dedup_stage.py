@@ -113,7 +113,7 @@ def test_manifest_reports_the_measured_precision(planted):
     assert stats["params"] == {"ngram": 5, "bands": 14, "rows": 8, "num_perm": 112,
                                "target_jaccard": pytest.approx(0.719, abs=1e-3),
                                "verify_threshold": pytest.approx(0.634, abs=1e-3),
-                               "survivor_check": pytest.approx(0.634, abs=1e-3)}
+                               "survivor_check": pytest.approx(0.634, abs=1e-3), "survivor_check_mode": "exact"}
 
 
 def test_same_clusters_and_rows_for_any_partition_count_and_components_path(planted):
@@ -137,7 +137,7 @@ def test_rerun_resumes_without_recomputing(planted):
 
 def test_a_chain_does_not_remove_what_the_survivor_does_not_resemble(shared_data, tmp_path):
     """X ~ Y ~ Z with Z far from X: Y goes (it resembles the survivor X), Z stays on its own with
-    the survivor check, and is removed through the chain without it."""
+    the survivor check (exact or estimated), and is removed through the chain without it."""
     texts = [t for t in cc_texts(shared_data) if len(t.split()) >= 250]
     rng = random.Random(12)
     vocabulary = [w for t in texts for w in t.split()]
@@ -150,14 +150,43 @@ def test_a_chain_does_not_remove_what_the_survivor_does_not_resemble(shared_data
     rows += [{"id": f"other-{i}", "text": t, "tier": "medium"} for i, t in enumerate(texts[1:20])]
     pattern = _write_parts(rows, tmp_path / "input", 1)
     found = {}
-    for check in ("true", "false"):
+    for check in ("exact", "estimate", "disabled"):
         config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "dedup.threshold=0.7",
                                     f"dedup.survivor_check={check}"])
         run_stage(4, str(tmp_path / check), config)
         found[check] = _clusters(tmp_path / check)
-    assert found["true"]["y"] == ("x", 2, "near_duplicate")
-    assert found["true"]["z"] == ("z", 1, "unique")
-    assert found["false"]["z"] == ("x", 3, "near_duplicate")  # the chain, when the check is off
+    for check in ("exact", "estimate"):
+        assert found[check]["y"] == ("x", 2, "near_duplicate")
+        assert found[check]["z"] == ("z", 1, "unique")
+    assert found["disabled"]["z"] == ("x", 3, "near_duplicate")  # the chain, when the check is off
+
+
+def test_the_exact_survivor_check_removes_nothing_below_the_cut(shared_data, tmp_path):
+    """Pairs planted just below the cut: the estimate passes some of them (MinHash error), the
+    exact check none; every removal's true Jaccard with its survivor is at least the cut."""
+    texts = [t for t in cc_texts(shared_data) + page_texts(shared_data, 40) + wet_texts(shared_data)
+             if len(t.split()) >= 150]
+    chunks = [" ".join(w[i:i + 200]) for w in (t.split() for t in texts) for i in range(0, len(w) - 199, 200)]
+    rng = random.Random(5)
+    vocabulary = [w for t in texts for w in t.split()]
+    rows = []
+    for i, chunk in enumerate(chunks[:150]):
+        copy, _ = near_copy_at(chunk, 0.6, rng, vocabulary)
+        rows += [{"id": f"base-{i:03d}", "text": chunk}, {"id": f"copy-{i:03d}", "text": copy}]
+    pattern = _write_parts(rows, tmp_path / "input", 2)
+    text_of = {r["id"]: r["text"] for r in rows}
+    below = {}
+    for check in ("exact", "estimate"):
+        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "dedup.threshold=0.7",
+                                    f"dedup.survivor_check={check}"])
+        manifest = run_stage(4, str(tmp_path / check), config)
+        cut = manifest["dedup"]["params"]["survivor_check"]
+        removed = [(i, c[0]) for i, c in _clusters(tmp_path / check).items() if c[2] == "near_duplicate"]
+        below[check] = [true_jaccard(text_of[i], text_of[s]) for i, s in removed
+                        if true_jaccard(text_of[i], text_of[s]) < cut]
+        assert removed, check
+    assert below["exact"] == []
+    assert below["estimate"]  # the corpus does reach the estimator's error
 
 
 @pytest.mark.parametrize("settings", [[], ["dedup.near=false", "dedup.exact=false"]])
