@@ -20,10 +20,19 @@ without its copy of the input tree (html.py parses a tree per page for trafilatu
 `core.trafilatura_sequence` and the few checks and the text rendering that `bare_extraction` and
 `determine_returnstring` do around it for txt output without metadata, comments, language or
 dedup (trafilatura 2.3.1, Apache-2.0). `SEQUENCE_SUPPORTED` guards it like `SUPPORTED`.
+
+`_link_density_test` is trafilatura's `htmlprocessing.link_density_test` (the main extractor tests
+every div, list, p, head and quote of a candidate subtree with it, twice over: ~10% of our time
+on the evaluation pages) with its two ElementPath walks, `findall(".//ref")` and
+`find(".//graphic")`, replaced by the `iterdescendants()` walks lxml's ElementPath runs for them,
+without its Python-level path machinery. Same elements in the same order, hence the same
+decisions (test); swapped in only while trafilatura's own function is the one it was copied from
+(`LINK_DENSITY_SUPPORTED`: its source hash), and the same for any caller.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +40,11 @@ from contextvars import ContextVar
 from copy import copy
 
 from lxml.etree import strip_tags
-from trafilatura import core
+from trafilatura import core, htmlprocessing
 from trafilatura.external import compare_extraction
 from trafilatura.main_extractor import extract_content
 from trafilatura.settings import Extractor
-from trafilatura.utils import normalize_unicode
+from trafilatura.utils import LINK_FARM_RATIO, normalize_unicode, trim
 from trafilatura.xml import xmltotxt
 
 _ORIGINAL = getattr(core, "_extract_and_compare", None)
@@ -61,6 +70,51 @@ def _extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options):
 
 if SUPPORTED:
     core._extract_and_compare = _extract_and_compare
+
+
+def _link_density_test(element, favor_precision: bool = False) -> tuple[bool, bool]:
+    """trafilatura 2.3.1's link_density_test (Apache-2.0), walks by iterdescendants()."""
+    links_xpath = list(element.iterdescendants("ref"))  # = findall(".//ref")
+    if not links_xpath:
+        return False, False
+    # preserve image containers
+    if next(element.iterdescendants("graphic"), None) is not None:  # = find(".//graphic")
+        return False, False
+    text = trim(element.text_content())
+    # shortcut
+    if len(links_xpath) == 1:
+        len_threshold = 10 if favor_precision else 100
+        link_text = trim(links_xpath[0].text_content())
+        if len(link_text) > len_threshold and len(link_text) > len(text) * 0.9:
+            return True, False
+    if element.tag == "p":
+        limitlen = 60 if element.getnext() is None else 30
+    elif element.getnext() is None:
+        limitlen = 300
+    else:
+        limitlen = 100
+    elemlen = len(text)
+    if elemlen < limitlen:
+        linklen, elemnum, shortelems, _ = htmlprocessing.collect_link_info(links_xpath)
+        if elemnum == 0:
+            return True, False
+        return linklen > elemlen * 0.8 or (elemnum > 1 and shortelems / elemnum > 0.8), True
+    if len(links_xpath) > 4:
+        linklen, elemnum, _, _ = htmlprocessing.collect_link_info(links_xpath)
+        if (linklen > len(text) * LINK_FARM_RATIO and linklen < 100 * elemnum
+                and not htmlprocessing.is_paragraph_listing(links_xpath)):
+            return True, False
+    return False, False
+
+
+def _source_hash(function) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+
+
+ORIGINAL_LINK_DENSITY_TEST = htmlprocessing.link_density_test
+LINK_DENSITY_SUPPORTED = _source_hash(ORIGINAL_LINK_DENSITY_TEST) == "0b3d71f252bf1963"
+if LINK_DENSITY_SUPPORTED:
+    htmlprocessing.link_density_test = _link_density_test
 
 
 @contextmanager

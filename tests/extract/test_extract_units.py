@@ -372,3 +372,38 @@ print(json.dumps([frozen, gc.get_freeze_count(), before == extract_html(page), l
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     frozen, frozen_again, same, length = json.loads(out.stdout.strip().splitlines()[-1])
     assert frozen > 10_000 and frozen_again == frozen and same and length > 1000
+
+
+def test_link_density_test_decides_as_trafilatura_on_every_element(shared_data: Path):
+    """Ours (iterdescendants walks) against trafilatura's own (ElementPath walks) on every element
+    of converted trees of real pages and of a page of link-density corner cases, in both modes."""
+    from evaldata import load_pages
+    from lxml import etree
+    from trafilatura import htmlprocessing
+
+    from filters.extract import fast_xpaths
+    from filters.extract.html import _OPTIONS
+
+    assert cascade.LINK_DENSITY_SUPPORTED and htmlprocessing.link_density_test is cascade._link_density_test
+    corner = (
+        "<html><body><div><p>Only <a href='/x'>one link that is long enough to count</a></p></div>"
+        "<div><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a> <a href='/d'>d</a> <a href='/e'>e</a>"
+        " and some text</div><div><a href='/i'><img src='i.png'>pic</a> caption text</div>"
+        "<ul><li><a href='/1'>one</a></li><li><a href='/2'>two</a></li></ul><p><a href='/e'></a></p>"
+        "<div><div><a href='/n'>nested</a></div><p>" + "long paragraph text " * 30 + "</p></div>"
+        "<blockquote><a href='/q'>quoted link</a></blockquote><h2><a href='/h'>heading link</a></h2>"
+        "</body></html>"
+    )
+    pages = [corner, *(html for _, html, _ in load_pages(shared_data)[:40])]
+    tested = 0
+    for html in pages:
+        tree = parse(html)
+        prepass(tree)
+        with fast_xpaths.rewritten(fast_xpaths.mark(tree)):
+            converted = htmlprocessing.convert_tags(htmlprocessing.tree_cleaning(copy(tree), _OPTIONS[True]), _OPTIONS[True])
+        for elem in converted.iter(etree.Element):
+            for favor_precision in (True, False):
+                expected = cascade.ORIGINAL_LINK_DENSITY_TEST(elem, favor_precision)
+                assert cascade._link_density_test(elem, favor_precision) == expected, etree.tostring(elem)[:200]
+            tested += elem.find(".//ref") is not None
+    assert tested > 2000
