@@ -121,6 +121,13 @@ class _Attribute:
                 if superset is None or not self._add(superset, (index, number, regex)):
                     self._python.append((index, number, regex))
         self._set.Compile()
+        # google-re2's Set.Match wrapper encodes and calls this; used directly when it is there.
+        raw = getattr(self._set, "_set", None)
+        self._match_bytes = raw.Match if raw is not None and hasattr(raw, "Match") else None
+        # Targets decided by RE2 alone: a value matching only those has the outcome of any other
+        # value matching the same ones (cached per matched set: most matching values share one).
+        self._plain = frozenset(n for n, (_, _, check) in enumerate(self._targets) if check is None)
+        self._by_found: dict[tuple[int, ...], tuple[tuple[int, int, str], ...]] = {}
         # Per value: (key, conditions satisfied, marks kept in the paths) for every key. Only str
         # and int inside (keys by their `_KEY_LIST` index): the garbage collector untracks such
         # tuples, so a cache of a hundred thousand values costs it nothing.
@@ -138,26 +145,35 @@ class _Attribute:
     def results(self, value: str) -> tuple[tuple[int, int, str], ...]:
         """(key index, conditions satisfied, marks kept in the paths) per key, for one value (cached)."""
         cached = self.cache.get(value)
-        if cached is not None:
-            return cached
-        found_by_set = self._set.Match(value)
-        if not (found_by_set or self._python):
-            cached = self._nothing
-        else:
-            bits = [0] * len(self.keys)
-            for found in found_by_set or ():
-                index, number, check = self._targets[found]
-                if check is None or check.search(value) is not None:
-                    bits[index] |= 1 << number
-            for index, number, regex in self._python:
-                if regex.search(value) is not None:
-                    bits[index] |= 1 << number
-            cached = tuple((key.index, key.satisfied(b), _marks(b & key.kept))
-                           for key, b in zip(self.keys, bits, strict=True))
-        if len(self.cache) > _CACHE_MAX:
-            self.cache.clear()
-        self.cache[value] = cached
+        if cached is None:
+            cached = self._outcome(value)
+            if len(self.cache) > _CACHE_MAX:
+                self.cache.clear()
+            self.cache[value] = cached
         return cached
+
+    def _outcome(self, value: str) -> tuple[tuple[int, int, str], ...]:
+        found = self._match_bytes(value.encode()) if self._match_bytes is not None else self._set.Match(value)
+        if self._python or (found and not self._plain.issuperset(found)):
+            return self._combine(value, found)  # Python's re decides on this very value
+        if not found:
+            return self._nothing
+        matched = tuple(found)
+        outcome = self._by_found.get(matched)
+        if outcome is None:
+            outcome = self._by_found[matched] = self._combine(value, found)
+        return outcome
+
+    def _combine(self, value: str, found: list[int] | None) -> tuple[tuple[int, int, str], ...]:
+        bits = [0] * len(self.keys)
+        for target in found or ():
+            index, number, check = self._targets[target]
+            if check is None or check.search(value) is not None:
+                bits[index] |= 1 << number
+        for index, number, regex in self._python:
+            if regex.search(value) is not None:
+                bits[index] |= 1 << number
+        return tuple((key.index, key.satisfied(b), _marks(b & key.kept)) for key, b in zip(self.keys, bits, strict=True))
 
 
 def _superset(pattern: str, flags: str) -> str | None:
@@ -431,11 +447,13 @@ def _element_markers(attributes: tuple[tuple[str, str], ...]) -> tuple[tuple[tup
     """(marker attribute, marks) to set on an element with these attributes (in source order),
     and the hoisted conditions it matches (str and int only: see _Attribute.cache)."""
     markers, conditions, seen = [], 0, set()
+    several = len(attributes) > 1  # one attribute: its keys are distinct, nothing to skip
     for name, value in attributes:
         for index, satisfied, marks in _ATTRIBUTES[name].results(value):
-            if index in seen:
-                continue  # XPath's string value of @a|@b: the first of them in source order
-            seen.add(index)
+            if several:
+                if index in seen:
+                    continue  # XPath's string value of @a|@b: the first of them in source order
+                seen.add(index)
             conditions |= satisfied
             if marks:
                 markers.append((_KEY_LIST[index].attribute, marks))
