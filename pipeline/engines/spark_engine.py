@@ -8,16 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.engines.class_archive import DUMP_ENV, conf_dir, java_options
 from pipeline.errors import ConfigError
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-SPARK_CONF_DIR = Path(__file__).with_name("spark_conf")  # log4j2.properties: Spark logs errors only
 
 
 def _export_python_env() -> None:
     """Workers must run this venv's python and find the project's packages."""
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ.setdefault("SPARK_CONF_DIR", str(SPARK_CONF_DIR))
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if PROJECT_ROOT not in paths:
@@ -27,7 +26,16 @@ def _export_python_env() -> None:
 def spark_session(config: dict, master: str | None):
     """Create (or join, under spark-submit) the SparkSession with the pipeline's settings."""
     _export_python_env()
+    archive_dir = config["spark"].get("class_archive_dir")
+    # an empty conf directory (our log4j2 settings go in as a JVM option; see class_archive.py)
+    os.environ.setdefault("SPARK_CONF_DIR", conf_dir(archive_dir))
     from pyspark.sql import SparkSession
+
+    dump = os.environ.get(DUMP_ENV)  # set only in class_archive's build process
+    if "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit: the driver JVM runs already
+        archive_dir = None
+    driver_options, launcher_options = java_options(archive_dir, tuple(dump.split(os.pathsep)) if dump else None)
+    os.environ["SPARK_LAUNCHER_OPTS"] = launcher_options  # the JVM spark-submit starts to build the command
 
     if master and (master.startswith("local") or "127.0.0.1" in master or "localhost" in master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -42,8 +50,9 @@ def spark_session(config: dict, master: str | None):
         "spark.sql.shuffle.partitions": "8",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         # The driver JVM (all the work in local mode) runs short batch jobs: the C1 compiler alone
-        # costs ~40% less CPU for start-up and a stage's few dozen queries (measured in BENCHMARKS.md).
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+        # costs ~40% less CPU for start-up and a stage's few dozen queries (measured in BENCHMARKS.md);
+        # the class archive roughly halves what is left of start-up (class_archive.py).
+        "spark.driver.extraJavaOptions": driver_options,
         "spark.executorEnv.PYTHONPATH": os.environ["PYTHONPATH"],
         "spark.pyspark.python": sys.executable,
         "spark.task.maxFailures": "1" if (master or "").startswith("local") else "4",
