@@ -17,7 +17,9 @@ How (rewrites of the expression lists trafilatura uses with our settings, `_LIST
    matched returns [] without walking the tree.
 `mark(tree)` walks the tree once and sets those markers (and removes HIDDEN blocks for the
 pre-pass). Every attribute value is matched once (cached across pages, as is the outcome per
-attribute set) against all the patterns of its attribute by one RE2 set (google-re2): re:test
+attribute set, and per set of RE2 matches when RE2 alone decides; the caches hold only str and
+int tuples, which the garbage collector untracks) against all the patterns of its attribute by
+one RE2 set (google-re2): re:test
 patterns RE2 reads as Python's re does, and the other tests as RE2 patterns (`@a='v'` is
 `^v\z`); the remaining re:test patterns (lookarounds, `\s`, flags) run in Python's re, which is
 what lxml itself calls, only where an RE2 superset of them matched.

@@ -3,9 +3,10 @@
 Where the time goes (profiles on the bench pages): trafilatura's XPath walks (a dozen attribute
 conditions per element per expression, `re:test` ones calling back into Python), its tree copies,
 the parse and, on short pages, its fallback extractors. So:
-- parse once with libxml2 (the parser trafilatura uses), from UTF-8 bytes, and hand trafilatura
-  the tree, not the text: no second parse, and a C-level element class lookup (lxml.html's
-  default lookup is a Python call for every element proxy trafilatura creates);
+- parse once with libxml2 (the parser trafilatura uses), from UTF-8 bytes (the payload itself
+  when it is valid UTF-8: decode.utf8_source), and hand trafilatura the tree, not the text: no
+  second parse, and a C-level element class lookup (lxml.html's default lookup is a Python call
+  for every element proxy trafilatura creates);
 - the pre-pass reads title and date, then removes what trafilatura discards anyway (scripts,
   styles, form controls, embedded media, nav/aside/footer; hidden blocks in fast_xpaths.mark), so
   every XPath walk and copy sees a smaller tree;
@@ -14,7 +15,10 @@ the parse and, on short pages, its fallback extractors. So:
 - trafilatura's main extractor runs in precision mode, and its readability/jusText comparison only
   when the main text is shorter than `fallback_below_chars` (cascade.py): where the full cascade
   changes the output, without running the main extractor twice; trafilatura gets our tree to
-  consume (no copy of it) and a prebuilt Extractor.
+  consume (no copy of it) and a prebuilt Extractor; its link-density test walks descendants
+  without ElementPath (cascade._link_density_test);
+- a worker calls prepare_process() once: warm-up, then gc.freeze() of the import-time objects,
+  which full collections would otherwise keep re-reading.
 Measured on both axes by bench/bench_extract.py (settings in filters/extract/README.md).
 """
 
