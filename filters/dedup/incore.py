@@ -30,7 +30,8 @@ NODE_FIELDS = ("part", "row", "id", "exact", "length", "tier_rank", "shingles", 
 # (column, ascending): best tier, longest text, smallest id; part and row only break exact ties
 SURVIVOR_ORDER = (("tier_rank", True), ("length", False), ("id", True), ("part", True), ("row", True))
 CHUNK_PAIRS = 100_000  # pairs compared at a time (bounds the gathered signature rows)
-TEXT_PAIRS = 10_000  # pairs whose texts are read and shingled at a time (exact survivor check)
+TEXT_BYTES = 512 << 20  # texts read at a time by the exact survivor check (each input row group once
+# when the candidates' texts fit, as they do up to ~250k candidate nodes of 2 KB)
 
 
 # ---- rules (both paths) ---------------------------------------------------------------------
@@ -135,12 +136,15 @@ def _compare(a: np.ndarray, b: np.ndarray, exact: np.ndarray, sig: np.ndarray):
 def _checked_by_text(node: np.ndarray, root: np.ndarray, same: np.ndarray, table: pa.Table,
                      inputs: dict[int, str], ngram: int) -> np.ndarray:
     """text_similarity() of (node, root) node-index pairs, reading their texts from the input
-    files, TEXT_PAIRS pairs at a time (bounds the texts held)."""
+    files in chunks of pairs whose texts total at most TEXT_BYTES (bounds the texts held)."""
     part, row = table.column("part").to_numpy(), table.column("row").to_numpy()
+    length = table.column("length").to_numpy()
     similarity = np.ones(len(node))
     todo = np.flatnonzero(~same)
-    for start in range(0, len(todo), TEXT_PAIRS):
-        pick = todo[start:start + TEXT_PAIRS]
+    held = np.cumsum(length[node[todo]] + length[root[todo]])  # an upper bound: survivors repeat
+    bounds = np.searchsorted(held, np.arange(1, int(held[-1] // TEXT_BYTES) + 2) * TEXT_BYTES) if todo.size else []
+    for start, end in zip([0, *bounds[:-1]], bounds, strict=True):
+        pick = todo[start:max(end, start + 1)]
         wanted = np.unique(np.concatenate([node[pick], root[pick]]))  # node indexes, sorted
         wanted = wanted[np.lexsort((row[wanted], part[wanted]))]
         texts = pa.concat_arrays([texts_at(inputs[int(p)], row[wanted[part[wanted] == p]]).cast(pa.string())

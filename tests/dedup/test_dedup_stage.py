@@ -161,9 +161,10 @@ def test_a_chain_does_not_remove_what_the_survivor_does_not_resemble(shared_data
     assert found["disabled"]["z"] == ("x", 3, "near_duplicate")  # the chain, when the check is off
 
 
-def test_the_exact_survivor_check_removes_nothing_below_the_cut(shared_data, tmp_path):
+def test_the_exact_survivor_check_removes_nothing_below_the_cut(shared_data, tmp_path, monkeypatch):
     """Pairs planted just below the cut: the estimate passes some of them (MinHash error), the
-    exact check none; every removal's true Jaccard with its survivor is at least the cut."""
+    exact check none; every removal's true Jaccard with its survivor is at least the cut. Reading
+    the texts in many small chunks gives the same clusters."""
     texts = [t for t in cc_texts(shared_data) + page_texts(shared_data, 40) + wet_texts(shared_data)
              if len(t.split()) >= 150]
     chunks = [" ".join(w[i:i + 200]) for w in (t.split() for t in texts) for i in range(0, len(w) - 199, 200)]
@@ -187,6 +188,13 @@ def test_the_exact_survivor_check_removes_nothing_below_the_cut(shared_data, tmp
         assert removed, check
     assert below["exact"] == []
     assert below["estimate"]  # the corpus does reach the estimator's error
+
+    import filters.dedup.incore
+
+    monkeypatch.setattr(filters.dedup.incore, "TEXT_BYTES", 20_000)  # ~10 pairs per read
+    config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "dedup.threshold=0.7"])
+    run_stage(4, str(tmp_path / "chunked"), config)
+    assert _clusters(tmp_path / "chunked") == _clusters(tmp_path / "exact")
 
 
 @pytest.mark.parametrize("settings", [[], ["dedup.near=false", "dedup.exact=false"]])
