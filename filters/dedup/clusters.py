@@ -209,10 +209,10 @@ def _pair_frame(pairs: DataFrame, nodes: DataFrame, left: str, right: str, by: s
 
 
 def _text_rows(table: pa.Table, inputs: dict[int, str]) -> pa.Table:
-    """(node, text) of one input partition's nodes, read from its input file."""
+    """(node, exact, text) of one input partition's nodes, the text read from its input file."""
     part = int(table.column("part")[0].as_py())
     texts = texts_at(inputs[part], table.column("row").to_numpy())
-    return pa.table({"node": table.column("node"), "text": texts.cast(pa.string())})
+    return pa.table({"node": table.column("node"), "exact": table.column("exact"), "text": texts.cast(pa.string())})
 
 
 def _survivor_passes_by_text(batches: Iterator[pa.RecordBatch], cut: float,
@@ -236,9 +236,8 @@ def _scored_by_text(moved: DataFrame, nodes: DataFrame, inputs: dict[int, str],
     def text_rows(table: pa.Table) -> pa.Table:  # a plain function: applyInArrow reads its hints
         return _text_rows(table, inputs)
 
-    texts = (ends.join(nodes.select("node", "part", "row"), "node")
-             .groupBy("part").applyInArrow(text_rows, "node long, text string")
-             .join(nodes.select("node", "exact"), "node"))
+    texts = (ends.join(nodes.select("node", "part", "row", "exact"), "node")
+             .groupBy("part").applyInArrow(text_rows, "node long, exact binary, text string"))
 
     def side(key: str, suffix: str) -> DataFrame:
         return texts.select(F.col("node").alias(key), F.col("text").alias("text" + suffix),
@@ -262,8 +261,8 @@ def _survivor_checked(moved: DataFrame, nodes: DataFrame, inputs: dict[int, str]
         stats["precision"] = precision_census(removals.column(0).to_numpy(), settings.survivor_check)
     else:
         scored = _pair_frame(moved, nodes, "node", "root", "node").mapInArrow(
-            partial(_survivor_passes, cut=settings.survivor_check), "node long, root long, exact binary, passes boolean")
-    scored = scored.localCheckpoint(eager=True)
+            partial(_survivor_passes, cut=settings.survivor_check), "node long, root long, exact binary, passes boolean"
+        ).localCheckpoint(eager=True)
     failed = scored.where(~F.col("passes"))
     stats["separated_from_survivor"] = failed.count()
     regrouped = (failed.withColumn("root", F.min("node").over(Window.partitionBy("exact")))

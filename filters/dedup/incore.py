@@ -135,8 +135,8 @@ def _compare(a: np.ndarray, b: np.ndarray, exact: np.ndarray, sig: np.ndarray):
 
 def _checked_by_text(node: np.ndarray, root: np.ndarray, same: np.ndarray, table: pa.Table,
                      inputs: dict[int, str], ngram: int) -> np.ndarray:
-    """text_similarity() of (node, root) node-index pairs, reading their texts from the input
-    files in chunks of pairs whose texts total at most TEXT_BYTES (bounds the texts held)."""
+    """True Jaccard of the (node, root) node-index pairs that are not the same text (1.0 for those),
+    reading their texts from the input files in chunks of pairs whose texts total at most TEXT_BYTES (bounds the texts held)."""
     part, row = table.column("part").to_numpy(), table.column("row").to_numpy()
     length = table.column("length").to_numpy()
     similarity = np.ones(len(node))
@@ -179,9 +179,11 @@ def cluster_in_driver(pairs: np.ndarray, files: dict[int, str], inputs: dict[int
     node, root = components_of(a[keep], b[keep])
     stats["components_rounds"] = 0
     if settings.survivor_check is not None:
-        same, similarity = _compare(node, root, exact, sig)
-        if settings.survivor_check_ngram is not None:
+        if settings.survivor_check_ngram is not None:  # the texts decide; the signatures are not needed
+            same = (exact[node] == exact[root]).all(axis=1)
             similarity = _checked_by_text(node, root, same, table, inputs, settings.survivor_check_ngram)
+        else:
+            same, similarity = _compare(node, root, exact, sig)
         passes = resembles(same, similarity, settings.survivor_check)
         stats["separated_from_survivor"] = int((~passes).sum())
         if settings.survivor_check_ngram is not None:

@@ -242,7 +242,8 @@ def shingle_sets(texts: pa.Array | pa.ChunkedArray, ngram: int) -> list[np.ndarr
 
 def exact_jaccards(texts: pa.Array, left: np.ndarray, right: np.ndarray, ngram: int) -> np.ndarray:
     """True shingle-set Jaccard of texts[left[i]] and texts[right[i]], in one compiled pass
-    (fused.pair_jaccards: the shingle_sets + exact_jaccard definitions, checked by a test)."""
+    (fused.pair_jaccards: what shingle_sets + exact_jaccard define; a test checks it against
+    plain-Python n-gram sets)."""
     offsets, data = utf8_buffers(pc.fill_null(texts.cast(pa.string()), ""))
     mapping, unspaced = tables()
     return pair_jaccards(data, offsets, np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64),

@@ -45,14 +45,13 @@ def _texts(pairs: list[dict], inputs: list[str]) -> dict[tuple[int, int], str]:
     return texts
 
 
-def precision_census(jaccards: np.ndarray, min_jaccard: float) -> dict:
-    """The same figures as precision_estimate, over every near-duplicate removal, when the exact
-    survivor check has measured each one's true Jaccard with its survivor already."""
+def _figures(jaccards: np.ndarray, min_jaccard: float, method: str) -> dict:
+    """Share of removals whose true Jaccard with their survivor ≥ min_jaccard, and its spread."""
     if not len(jaccards):
-        return {"sampled": 0, "precision": None, "min_jaccard": round(min_jaccard, 4), "method": "census"}
+        return {"sampled": 0, "precision": None, "min_jaccard": round(min_jaccard, 4), "method": method}
     return {
         "sampled": int(len(jaccards)),
-        "method": "census",
+        "method": method,
         "min_jaccard": round(min_jaccard, 4),
         "precision": round(float(np.mean(jaccards >= min_jaccard)), 4),
         "true_jaccard_mean": round(float(np.mean(jaccards)), 4),
@@ -61,21 +60,19 @@ def precision_census(jaccards: np.ndarray, min_jaccard: float) -> dict:
     }
 
 
+def precision_census(jaccards: np.ndarray, min_jaccard: float) -> dict:
+    """The figures over every near-duplicate removal, when the exact survivor check has measured
+    each one's true Jaccard with its survivor already."""
+    return _figures(jaccards, min_jaccard, "census")
+
+
 def precision_estimate(pairs: list[dict], inputs: list[str], ngram: int, min_jaccard: float) -> dict:
-    """Share of sampled near-duplicate removals whose true Jaccard with the survivor ≥ min_jaccard."""
+    """The figures over a deterministic sample of near-duplicate removals (their texts read here)."""
     if not pairs:
-        return {"sampled": 0, "precision": None, "min_jaccard": round(min_jaccard, 4), "method": "sample"}
+        return _figures(np.zeros(0), min_jaccard, "sample")
     texts = _texts(pairs, inputs)
     removed = [texts[(p["part"], p["row"])] for p in pairs]
     kept = [texts[(p["survivor_part"], p["survivor_row"])] for p in pairs]
     half = np.arange(len(pairs))
-    jaccards = exact_jaccards(pa.array(removed + kept, pa.string()), half, half + len(pairs), ngram)
-    return {
-        "sampled": len(pairs),
-        "method": "sample",
-        "min_jaccard": round(min_jaccard, 4),
-        "precision": round(float(np.mean(jaccards >= min_jaccard)), 4),
-        "true_jaccard_mean": round(float(jaccards.mean()), 4),
-        "true_jaccard_p05": round(float(np.quantile(jaccards, 0.05)), 4),
-        "true_jaccard_min": round(float(jaccards.min()), 4),
-    }
+    return _figures(exact_jaccards(pa.array(removed + kept, pa.string()), half, half + len(pairs), ngram),
+                    min_jaccard, "sample")

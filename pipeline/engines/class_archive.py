@@ -11,8 +11,9 @@ here and our log4j2 settings are passed as a system property. A JVM that cannot 
 (another Java, a user's own SPARK_CONF_DIR) falls back to loading classes as usual
 (`-Xshare:auto`): the archive never changes results, only start-up time.
 
-Built on first use by a short child process (~15 s, ~120 MB) under a file lock, named after the
-Java binary, pyspark and this interpreter, so a changed installation builds a new one.
+Built on first use by a short child process (~15–40 s, ~180 MB) under a file lock, named after
+the Java binary, pyspark, Spark's conf directory and this interpreter, so a changed installation
+builds a new one.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ DUMP_ENV = "CTT_SPARK_ARCHIVE_DUMP"  # "driver file:launcher file" in the build 
 
 # the child process: the classes of a session, an RDD shuffle, a SQL aggregation and parquet I/O
 _WORKLOAD = """
-import sys, tempfile
+import tempfile
 from pipeline.engines.spark_engine import spark_session
 spark = spark_session({"spark": {"driver_memory": "1g", "conf": {}}}, "local[1]")
 spark.sparkContext.parallelize([(i % 3, i) for i in range(100)], 2).partitionBy(2).glom().collect()
@@ -69,12 +70,12 @@ def conf_dir(folder: str | None) -> str:
     raise OSError(f"no writable folder for an empty Spark conf directory (tried {folder} and the temp dir)")
 
 
-def java_options(folder: str | None, dump_to: tuple[str, str] | None = None) -> tuple[str, str]:
-    """(driver, launcher) JVM options: our log4j2 settings, and the archive when there is one.
-
-    `dump_to` (driver file, launcher file) asks the JVMs to write archives at exit instead."""
+def java_options(folder: str | None) -> tuple[str, str]:
+    """(driver, launcher) JVM options: our log4j2 settings, and the archive when there is one; in
+    the build process (DUMP_ENV set), the options that write the archives at exit instead."""
     driver = f"-XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile=file:{LOG4J2}"
     launcher = "-XX:TieredStopAtLevel=1"
+    dump_to = os.environ[DUMP_ENV].split(os.pathsep) if DUMP_ENV in os.environ else None
     if dump_to is not None:
         return (f"{driver} {QUIET_CDS} -XX:ArchiveClassesAtExit={dump_to[0]}",
                 f"{launcher} {QUIET_CDS} -XX:ArchiveClassesAtExit={dump_to[1]}")

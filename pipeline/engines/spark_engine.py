@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.engines.class_archive import DUMP_ENV, conf_dir, java_options
+from pipeline.engines.class_archive import conf_dir, java_options
 from pipeline.errors import ConfigError
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
@@ -31,10 +31,9 @@ def spark_session(config: dict, master: str | None):
     os.environ.setdefault("SPARK_CONF_DIR", conf_dir(archive_dir))
     from pyspark.sql import SparkSession
 
-    dump = os.environ.get(DUMP_ENV)  # set only in class_archive's build process
     if "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit: the driver JVM runs already
         archive_dir = None
-    driver_options, launcher_options = java_options(archive_dir, tuple(dump.split(os.pathsep)) if dump else None)
+    driver_options, launcher_options = java_options(archive_dir)
     os.environ["SPARK_LAUNCHER_OPTS"] = launcher_options  # the JVM spark-submit starts to build the command
 
     if master and (master.startswith("local") or "127.0.0.1" in master or "localhost" in master):
