@@ -204,6 +204,57 @@ def test_gated_fallback_matches_trafilatura_modes(shared_data: Path):
     assert changed_by_fallback > 0
 
 
+def test_lazy_backups_are_trafilaturas_copies(shared_data: Path, monkeypatch):
+    """Backups rebuilt on demand on every page (threshold 0) are, node for node, the copies
+    trafilatura makes (threshold out of reach): the cleaned tree justext gets (the fallback gate
+    open on every page) and the converted tree of the wild-text recovery, with the same elements
+    consumed; and so are the texts."""
+    from evaldata import load_pages
+    from lxml import etree
+    from trafilatura import main_extractor
+
+    from filters.extract import fast_xpaths
+    from filters.extract.html import _trafilatura
+
+    assert cascade.LAZY_BACKUPS_SUPPORTED
+    seen: list = []
+    compare, recover = cascade.compare_extraction, main_extractor.recover_wild_text
+
+    def compare_recorded(backup, raw, *args):
+        seen.append(("justext input", etree.tostring(backup)))
+        return compare(backup, raw, *args)
+
+    def recover_recorded(backup, body, options, tags, consumed):
+        seen.append(("recovery input", etree.tostring(backup), sorted(etree.tostring(e) for e in consumed)))
+        return recover(backup, body, options, tags, consumed)
+
+    monkeypatch.setattr(cascade, "compare_extraction", compare_recorded)
+    monkeypatch.setattr(main_extractor, "recover_wild_text", recover_recorded)
+    # a comment list only the post-conversion prune removes (dl → list), on a page short enough
+    # for the wild-text recovery
+    comments = ("<html><body><p>A short note.</p><dl id='comments'><dt>Reader</dt><dd>"
+                + "A reader's comment on the note, kept out of the text. " * 5 + "</dd></dl></body></html>")
+    pages = [("http://example.com/c", comments)] + [(url, html) for url, html, _ in load_pages(shared_data)[:60]]
+    pages += [(r.url, r.payload) for r in read_file(str(shared_data / "warc/commoncrawl-whirlwind/whirlwind.warc.gz"), MAX)
+              if r.kind == "html"][:40]
+
+    def run(threshold: int) -> tuple[list[str], list]:
+        monkeypatch.setattr(cascade, "LAZY_BACKUPS_FROM_CHARS", threshold)
+        seen.clear()
+        texts = []
+        for url, html in pages:
+            tree = parse(html)
+            prepass(tree)
+            with fast_xpaths.rewritten(fast_xpaths.mark(tree)), cascade.gated_fallback(10**9):
+                texts.append(_trafilatura(tree, url, fast=True))
+        return texts, list(seen)
+
+    copied, rebuilt = run(10**12), run(0)
+    assert rebuilt == copied
+    kinds = [entry[0] for entry in copied[1]]
+    assert kinds.count("justext input") == len(pages) and kinds.count("recovery input") >= 5
+
+
 def test_prepass_reads_title_and_date_and_drops_boilerplate():
     from filters.extract import fast_xpaths
 
