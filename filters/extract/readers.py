@@ -13,10 +13,18 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipeline import io
+
+# warcio inflates each gzip member with zlib; ISA-L's inflate (python-isal, same API) takes 40%
+# less CPU on the bench WARCs (CRC check included), and reading is 10-13% of the stage's HTML
+# time. Process-wide: every warcio reader here gets it (warcio's writer is unaffected).
+BufferedReader.DECOMPRESSORS = {**BufferedReader.DECOMPRESSORS,
+                                "gzip": lambda: isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)}
 
 MIME_KINDS = {
     "text/html": "html",
