@@ -255,6 +255,23 @@ def test_lazy_backups_are_trafilaturas_copies(shared_data: Path, monkeypatch):
     assert kinds.count("justext input") == len(pages) and kinds.count("recovery input") >= 5
 
 
+def test_forum_test_answers_as_trafilaturas(shared_data: Path):
+    """Ours (regex only where its literal is) decides as trafilatura's on forum-like ld+json and
+    on real pages."""
+    from evaldata import load_pages
+
+    def page(ld: str) -> str:
+        return f"<html><head><script type='application/ld+json'>{ld}</script></head><body><p>x</p></body></html>"
+
+    forum = ['{"@type": "DiscussionForumPosting"}', '{"@type" : ["Article", "DiscussionForumPosting"]}',
+             '{"@type": "Article", "about": "DiscussionForumPosting"}', '{"name": "DiscussionForumPosting"}',
+             '{"@type": ["Article"], "x": "DiscussionForumPosting"}']
+    pages = [page(ld) for ld in forum] + [html for _, html, _ in load_pages(shared_data)[:60]]
+    answers = [(cascade.ORIGINAL_FORUM_TEST(parse(html)), cascade._forum_thread_page(parse(html))) for html in pages]
+    assert all(ours == theirs for theirs, ours in answers)
+    assert [theirs for theirs, _ in answers[:5]] == [True, True, False, False, False]
+
+
 def test_prepass_reads_title_and_date_and_drops_boilerplate():
     from filters.extract import fast_xpaths
 
