@@ -420,6 +420,36 @@ def test_fast_xpaths_select_what_trafilatura_selects(shared_data: Path):
         assert fast_text == _main_text(plain_tree, url)
 
 
+def test_marking_walk_in_c_is_the_python_walk(shared_data: Path):
+    """The C walk (built by make setup) sets the same markers, finds the same hidden elements and
+    conditions as the Python walk, on real pages and on tricky attributes (namespaced, entities,
+    repeated names, hidden blocks with marked children)."""
+    from evaldata import load_pages
+    from lxml import etree
+
+    from filters.extract import fast_xpaths
+
+    assert fast_xpaths._markwalk is not None, "filters/extract/_markwalk is not built: run make setup"
+    tricky = ("<html><body class='post' id='x'><div hidden><p class='comment'>a</p></div>"
+              "<p xml:lang='en' class='entry-content &amp; more' style='display:none'>b</p>"
+              "<div aria-hidden='true' role='navigation'><span itemprop='articleBody'>c</span></div>"
+              "<section id='comments' class=''>d</section><!-- c --><p class='share'>e<br/></p></body></html>")
+    pages = [tricky, *(html for _, html, _ in load_pages(shared_data)[:80])]
+    hidden_found = 0
+    for html in pages:
+        in_c, in_python = parse(html), parse(html)
+        prepass(in_c)
+        prepass(in_python)
+        active_c, hidden_c = fast_xpaths._markwalk.walk(in_c, fast_xpaths._NAME_LIST, fast_xpaths._ELEMENT_CACHE,
+                                                        fast_xpaths._element_markers, fast_xpaths._HIDDEN)
+        active_python, hidden_python = fast_xpaths.python_walk(in_python)
+        assert active_c == active_python
+        assert [etree.tostring(e) for e in hidden_c] == [etree.tostring(e) for e in hidden_python]
+        assert etree.tostring(in_c) == etree.tostring(in_python)
+        hidden_found += len(hidden_c)
+    assert hidden_found >= 3
+
+
 def test_prepare_process_freezes_once_and_changes_no_extraction(tmp_path: Path):
     """In a fresh interpreter (the freeze is process-wide): the objects alive after the warm-up
     are frozen once; a second call freezes nothing more; extractions are the same before and after."""
