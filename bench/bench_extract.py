@@ -3,22 +3,24 @@
 Inputs: (1) trafilatura's 215 staged evaluation pages (../shared/data/trafilatura, real news and
 blog pages with `with`/`without` ground-truth snippets) as a WARC of HTTP responses; (2) the real
 Common Crawl / dolma / ClueWeb WARCs of ../shared/data/warc (speed only, no ground truth).
-Sides: ours (WARC reader + charset decoding + lexbor pre-pass + trafilatura precision, fast path
-with full cascade on short results); trafilatura.extract defaults and favor_precision=True (their
-venv, on the already-decoded HTML: no WARC parsing charged to them); datatrove WarcReader →
-Trafilatura(favour_precision=True) (its venv, reading the same WARCs).
+Sides, every one reading the same WARC files: ours (WARC reader + charset decoding + one lxml
+parse, pre-pass, trafilatura precision with its fallbacks on short results); plain trafilatura,
+defaults and favor_precision=True (its venv: warcio's ArchiveIterator, then trafilatura.extract on
+each payload's bytes, which it decodes itself: what a user of trafilatura runs on WARCs);
+datatrove WarcReader → Trafilatura(favour_precision=True) (its venv). Reported beside them, no
+goal: plain trafilatura handed the already-decoded HTML (`-html`: extraction alone, no reading).
 Quality: trafilatura's snippet precision/recall/F1 and a bag-of-words F1 over the snippets' words.
 Goals: >= 3x trafilatura default pages/s per core; bag-of-words F1 >= trafilatura favor_precision.
 
 What each timed section holds (CPU of the process and its children, per the harness's timed()):
 - ours: reading the WARCs (warcio, gzip) and decoding the payloads (decode_html; the parser gets
-  the payload bytes when they are valid UTF-8), then extract_html: 10-12% of our time on the
-  evaluation pages is the reading and decoding, which the trafilatura sides do not do (they get
-  decoded text); that is why the in-process ratio of extraction alone is ~10% higher than this
-  bench's. Before it, untimed: one warm-up page, and html.prepare_process() as every stage worker
+  the payload bytes when they are valid UTF-8), then extract_html (reading and decoding: 10-12%
+  of our time on the evaluation pages). Before it, untimed: one warm-up page, and html.prepare_process() as every stage worker
   runs it first (the warm-up, then gc.freeze of the objects alive then, so that collections stop
   re-reading the imports). No language id, PII or writing: those are stage work, not extraction.
-- trafilatura default / favor_precision: trafilatura.extract per page, after one warm-up page.
+- trafilatura default / favor_precision: warcio reading the WARCs (only the records of the same
+  pages: 200 responses at their urls), trafilatura.extract(payload bytes) per page, after one
+  warm-up page. The `-html` variants: trafilatura.extract(decoded html) per page, no reading.
 - datatrove: its WarcReader and Trafilatura extractor, which runs trafilatura in a forked
   sandbox process (its children's CPU is counted); the warm-up page runs in the parent first, so
   the fork inherits trafilatura loaded (before, the sandbox's first pages paid for it).
@@ -128,6 +130,14 @@ def _side_metrics(result, outputs: dict[str, str], truth: dict[str, dict]) -> No
             result.sides[side].metrics.update(snippet_and_bow_scores(json.loads(Path(path).read_text()), truth))
 
 
+def _same_pages(result, sides: tuple[str, ...]) -> None:
+    """Ours and plain trafilatura's sides must have extracted the same pages (per-core figures
+    are pages / CPU s); datatrove counts what its own reader yields."""
+    counts = {side: result.sides[side].items for side in sides if side in result.sides}
+    if len(set(counts.values())) > 1:
+        raise RuntimeError(f"{result.name}: the sides extracted different numbers of pages: {counts}")
+
+
 def run(quick: bool):
     worker = HERE / "extract_peer_worker.py"
     results = []
@@ -136,18 +146,26 @@ def run(quick: bool):
             ("extract.html_eval_pages", eval_inputs(), evaldata()),
             ("extract.html_real_warcs", real_inputs(), None),
         ):
-            outs = {k: f"{tmp}/{name}-{k}.json" for k in
-                    ("ours", "trafilatura-default", "trafilatura-precision", "datatrove")}
+            sides = ("ours", "trafilatura-default", "trafilatura-precision", "datatrove",
+                     "trafilatura-default-html", "trafilatura-precision-html")
+            outs = {k: f"{tmp}/{name}-{k}.json" for k in sides}
             peers = {
-                "trafilatura-default": peer_job("trafilatura", worker, ["trafilatura-default", str(jsonl), outs["trafilatura-default"]]),
-                "trafilatura-precision": peer_job("trafilatura", worker, ["trafilatura-precision", str(jsonl), outs["trafilatura-precision"]]),
+                # what a user of plain trafilatura runs on these WARCs: warcio, then extract(bytes)
+                **{f"trafilatura-{mode}": peer_job("trafilatura", worker, [f"trafilatura-{mode}", str(folder),
+                                                   outs[f"trafilatura-{mode}"], str(jsonl)])
+                   for mode in ("default", "precision")},
                 "datatrove": peer_job("datatrove", worker, ["datatrove", str(folder), outs["datatrove"]]),
+                # the same, handed the decoded HTML: extraction alone, not charged any reading
+                **{f"trafilatura-{mode}-html": peer_job("trafilatura", worker, [f"trafilatura-{mode}", str(jsonl),
+                                                        outs[f"trafilatura-{mode}-html"]])
+                   for mode in ("default", "precision")},
             }
             goals = [Goal(3.0, peer="trafilatura-default")]
             if truth is not None:
                 goals.append(Goal(1.0, peer="trafilatura-precision", metric="bow_f1"))
             result = compare(name, call("bench.bench_extract:ours", str(folder), outs["ours"]), peers,
                              unit="pages", input_desc=str(folder), reps=1 if quick else 3, goals=goals)
+            _same_pages(result, sides[:3] + sides[4:])
             if truth is not None:
                 _side_metrics(result, outs, truth)  # quality is scored outside the timed runs
                 result.goals = [_check(g, result.sides, result.ratios, result.unit) for g in goals]

