@@ -10,13 +10,15 @@ the parse and, on short pages, its fallback extractors. So:
 - the pre-pass reads title and date, then removes what trafilatura discards anyway (scripts,
   styles, form controls, embedded media, nav/aside/footer; hidden blocks in fast_xpaths.mark), so
   every XPath walk and copy sees a smaller tree;
-- fast_xpaths answers the attribute conditions of trafilatura's XPaths once per page, and
-  expressions that can match nothing on the page are not evaluated;
+- fast_xpaths answers the attribute conditions of trafilatura's XPaths once per page (its
+  marking walk in C: _markwalk.pyx), and expressions that can match nothing on the page are not
+  evaluated;
 - trafilatura's main extractor runs in precision mode, and its readability/jusText comparison only
   when the main text is shorter than `fallback_below_chars` (cascade.py): where the full cascade
   changes the output, without running the main extractor twice; trafilatura gets our tree to
   consume (no copy of it) and a prebuilt Extractor; its link-density test walks descendants
-  without ElementPath (cascade._link_density_test);
+  without ElementPath (cascade._link_density_test); on pages with much text, its two backup
+  trees are rebuilt only if the text comes out short (cascade: lazy backups);
 - a worker calls prepare_process() once: warm-up, then gc.freeze() of the import-time objects,
   which full collections would otherwise keep re-reading.
 Measured on both axes by bench/bench_extract.py (settings in filters/extract/README.md).
