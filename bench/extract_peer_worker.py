@@ -71,14 +71,20 @@ def _pages(path: str) -> list[dict]:
 WARM_UP_PAGE = "<html><body><p>warm up</p></body></html>"
 
 
-def run_trafilatura(pages: list[dict], precision: bool) -> dict[str, str]:
+def run_trafilatura(documents, precision: bool) -> dict[str, str]:
+    """trafilatura.extract on each (url, html text or payload bytes) of `documents`; consuming
+    them is timed too (for WARCs: the reading)."""
     import trafilatura
 
     trafilatura.extract(WARM_UP_PAGE, favor_precision=precision)
     out = {}
-    with timed(items=len(pages)):
-        for page in pages:
-            out[page["url"]] = trafilatura.extract(page["html"], url=page["url"], favor_precision=precision) or ""
+    with timed() as probe:
+        pages = 0
+        for url, html in documents:
+            pages += 1
+            out[url] = trafilatura.extract(html, url=url, favor_precision=precision) or ""
+        if probe is not None:
+            probe.items = pages
     return out
 
 
@@ -96,21 +102,6 @@ def warc_payloads(folder: str, urls: set[str]):
                 url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
                 if url in urls and record.http_headers.get_statuscode() == "200":
                     yield url, record.content_stream().read()
-
-
-def run_trafilatura_on_warcs(folder: str, urls: set[str], precision: bool) -> dict[str, str]:
-    import trafilatura
-
-    trafilatura.extract(WARM_UP_PAGE, favor_precision=precision)
-    out = {}
-    with timed() as probe:
-        pages = 0
-        for url, payload in warc_payloads(folder, urls):
-            pages += 1
-            out[url] = trafilatura.extract(payload, url=url, favor_precision=precision) or ""
-        if probe is not None:
-            probe.items = pages
-    return out
 
 
 def run_datatrove(folder: str) -> dict[str, str]:
@@ -144,9 +135,9 @@ def main(argv: list[str]) -> None:
     if mode == "datatrove":
         texts = run_datatrove(source)
     elif len(argv) > 4:  # a folder of WARCs, and the pages to take from it
-        texts = run_trafilatura_on_warcs(source, {page["url"] for page in _pages(argv[4])}, precision)
+        texts = run_trafilatura(warc_payloads(source, {page["url"] for page in _pages(argv[4])}), precision)
     else:
-        texts = run_trafilatura(_pages(source), precision)
+        texts = run_trafilatura([(page["url"], page["html"]) for page in _pages(source)], precision)
     with open(target, "w", encoding="utf-8") as fh:
         json.dump(texts, fh)
 

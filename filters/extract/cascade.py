@@ -99,6 +99,11 @@ LAZY_BACKUPS_FROM_CHARS = 2000
 _PAGE_TEXT_CHARS = etree.XPath("string-length(normalize-space(.))")
 
 
+def _cleaned(tree, options):
+    """What trafilatura's backup of the cleaned tree holds: tree_cleaning of a copy of the raw tree."""
+    return tree_cleaning(copy(tree), options)
+
+
 def _prepare_tree(tree, options, url):
     """core._prepare_tree; on pages of LAZY_BACKUPS_FROM_CHARS or more, without its backup copy
     of the cleaned tree (None: rebuilt on demand), and extract_content's deepcopy skipped too."""
@@ -108,7 +113,7 @@ def _prepare_tree(tree, options, url):
     _LAZY.set(lazy)
     if not lazy:
         return ORIGINAL_PREPARE_TREE(tree, options, url)
-    return convert_tags(tree_cleaning(copy(tree), options), options, url), None
+    return convert_tags(_cleaned(tree, options), options, url), None
 
 
 _HAS_FORUM_LITERAL = etree.XPath("""contains(., '"DiscussionForumPosting"')""")  # a script's string value is its text
@@ -131,7 +136,7 @@ def _forum_thread_page(tree) -> bool:
 def _converted(tree, options):
     """The tree extract_content gets, rebuilt from the raw tree as trafilatura_sequence builds it
     (comments off: asserted by extract_text)."""
-    cleaned = convert_tags(tree_cleaning(copy(tree), options), options, options.url)
+    cleaned = convert_tags(_cleaned(tree, options), options, options.url)
     if options.focus == "precision" and not _IS_FORUM.get():
         cleaned = prune_unwanted_nodes(cleaned, REMOVE_COMMENTS_XPATH)
     return cleaned
@@ -176,8 +181,8 @@ def _extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options):
     else:
         postbody, temp_text = extract_content(cleaned_tree, options)
     if len(temp_text) < limit:
-        if cleaned_tree_backup is None:  # = tree_cleaning(copy(tree)), which _prepare_tree skipped
-            cleaned_tree_backup = tree_cleaning(copy(tree), options)
+        if cleaned_tree_backup is None:  # skipped by _prepare_tree
+            cleaned_tree_backup = _cleaned(tree, options)
         postbody, temp_text = compare_extraction(cleaned_tree_backup, copy(tree), postbody, temp_text, options)
     return postbody, temp_text
 

@@ -20,9 +20,9 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from pipeline import io
 
-# warcio inflates each gzip member with zlib; ISA-L's inflate (python-isal, same API) takes 40%
-# less CPU on the bench WARCs (CRC check included), and reading is 10-13% of the stage's HTML
-# time. Process-wide: every warcio reader here gets it (warcio's writer is unaffected).
+# warcio inflates each gzip member with zlib; with ISA-L's inflate (python-isal, same API)
+# reading the bench WARCs takes 34% less CPU (0.121 -> 0.079 s), and reading is 10-13% of the
+# stage's HTML time. Process-wide: every warcio reader here gets it (warcio's writer is unaffected).
 BufferedReader.DECOMPRESSORS = {**BufferedReader.DECOMPRESSORS,
                                 "gzip": lambda: isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)}
 
