@@ -79,10 +79,7 @@ class ExtractStage(Stage):
         ]
         columns = {name: [row.get(name) for row in rows] for name in _ROW_FIELDS}
         texts = pa.array(columns.pop("text"), pa.string())
-        if self.settings["redact_pii"]:
-            texts, counts = pii.redact(texts)
-        else:
-            _, counts = pii.redact(texts)
+        texts, counts = pii.redact(texts, apply=bool(self.settings["redact_pii"]))
         languages, scores = langid.identify([t or "" for t in texts.to_pylist()])
         table = pa.table({
             "id": pa.array(columns["id"], pa.string()),
@@ -156,7 +153,7 @@ class ExtractStage(Stage):
                 "trafilatura": html_extract.TRAFILATURA_SETTINGS,
                 "prepass_remove": html_extract.PREPASS_REMOVE,
                 "langid_model": "fastText lid.176.ftz",
-                "pii_placeholders": {name: placeholder for name, _, placeholder in pii.PATTERNS},
+                "pii_placeholders": pii.PLACEHOLDERS,
             }
         }
 
