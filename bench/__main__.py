@@ -33,7 +33,7 @@ def _scaling_inputs(stage: str, factor: int, quick: bool) -> tuple[int, list[str
     base_quick, base_full, kind, size = sizes[stage]
     corpus = inputs.documents((base_quick if quick else base_full) * factor, kind=kind,
                               doc_bytes=size, near_dups=0.05 if stage == "dedup" else 0.0)
-    key = {"quality": (3, "quality.input"), "dedup": (4, "dedup.input"),
+    key = {"quality": (3, "quality.inputs"), "dedup": (4, "dedup.inputs"),
            "tokenize": (8, "tokenize.inputs")}[stage]
     value = str(corpus.parquet) if stage == "dedup" else f"[{corpus.parquet}]"
     return key[0], [f"{key[1]}={value}"], corpus.description

@@ -62,14 +62,15 @@ with timed() as probe:
 def crawl_ours(base_url: str, classifier: str = "hashed") -> dict:
     """Crawl the site with stage 1's crawler (classifier, detector, WARC) into a temp folder."""
     from bench.harness import timed
+    from crawl.config import CrawlConfig
     from crawl.crawler import Crawler
     from crawl.selection.classifier import make_classifier
     from pipeline.config import load_config
 
-    settings = load_config(None, [
+    settings = CrawlConfig.model_validate(load_config(None, [
         "crawl.allow_networks=[127.0.0.0/8]", "crawl.max_pages=100000", "crawl.max_depth=100",
         "crawl.concurrency=16", "crawl.min_host_delay=0", f"crawl.classifier={classifier}",
-    ])["crawl"]
+    ])["crawl"])
     make_classifier(classifier).classify(["warm up the model outside the timed section"])
     with tempfile.TemporaryDirectory() as tmp:
         crawler = Crawler(settings, Path(tmp))

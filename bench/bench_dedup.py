@@ -205,7 +205,7 @@ def our_stage(parquet: str, threshold: float | None = None, stage_input: str | N
     from pipeline.runner import run_stage
 
     with tempfile.TemporaryDirectory(prefix="bench-dedup-") as tmp:
-        sets = ["run.progress=false", f"dedup.input={stage_input or parquet}"]
+        sets = ["run.progress=false", f"dedup.inputs={stage_input or parquet}"]
         if threshold is not None:
             sets.append(f"dedup.threshold={threshold}")
         config = load_config(None, sets)

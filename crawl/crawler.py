@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from crawl.config import CrawlConfig
 from crawl.fetch import Response, http_get, make_session
 from crawl.frontier import Entry, Frontier, Queued, url_key
 from crawl.guard import check_url, parse_networks
@@ -69,14 +70,14 @@ class Host:
 
 
 class Crawler:
-    def __init__(self, settings: dict, state_dir: Path, yields: dict[str, float] | None = None):
+    def __init__(self, settings: CrawlConfig, state_dir: Path, yields: dict[str, float] | None = None):
         self.s = settings
         self.state_dir = state_dir
-        self.token = product_token(settings["user_agent"])
-        self.networks = parse_networks(settings["allow_networks"])
-        self.accept = {m.lower() for m in settings["content_types"]}
-        self.classifier = make_classifier(settings["classifier"])
-        self.budget = Budget(settings["budget"], yields)
+        self.token = product_token(settings.user_agent)
+        self.networks = parse_networks(settings.allow_networks)
+        self.accept = {m.lower() for m in settings.content_types}
+        self.classifier = make_classifier(settings.classifier)
+        self.budget = Budget(settings.budget, yields)
         self.hosts: dict[str, Host] = {}
         self.tasks: set[asyncio.Task] = set()
         self.pages_launched = 0
@@ -117,8 +118,8 @@ class Crawler:
         self.frontier.put("session", session_no)
         self._restore()
         self._recover_warc_tail()
-        self.warc = WarcWriter(self.state_dir / "warc", session_no, int(self.s["warc_max_bytes"]),
-                               int(self.s["warc_gzip_level"]), self.s["user_agent"])
+        self.warc = WarcWriter(self.state_dir / "warc", session_no, int(self.s.warc_max_bytes),
+                               int(self.s.warc_gzip_level), self.s.user_agent)
         self._commit()
         if not self.frontier.get("seeded"):
             self._add_seeds(seeds)
@@ -148,7 +149,7 @@ class Crawler:
     def _restore(self) -> None:
         """Rebuild host counters from the committed attempts log and queue."""
         self.scope = set(self.frontier.get("scope", []))
-        overrides = self.s["budget"]["site_categories"] or {}
+        overrides = self.s.budget.site_categories or {}
         for row in self.frontier.attempts():
             self._count_row(row)
         for o, n in self.frontier.queued_by_host().items():
@@ -172,7 +173,7 @@ class Crawler:
         h = self.hosts.get(o)
         if h is None:
             h = self.hosts[o] = Host(o)
-            h.category_override = (self.s["budget"]["site_categories"] or {}).get(host_of(o + "/"))
+            h.category_override = (self.s.budget.site_categories or {}).get(host_of(o + "/"))
         return h
 
     def _add_seeds(self, seeds: list[str]) -> None:
@@ -185,7 +186,7 @@ class Crawler:
                 continue
             entries.append(Entry(url, origin(url), 0, SEED_PRIORITY))
             self.scope.add(host_of(url))
-        self.scope.update(h.lower() for h in self.s["allow_hosts"])
+        self.scope.update(h.lower() for h in self.s.allow_hosts)
         self.frontier.put("scope", sorted(self.scope))
         self._queue(entries)
 
@@ -194,14 +195,14 @@ class Crawler:
         return h.queued > 0 and not h.in_flight and not h.given_up and h.next_time <= now
 
     def _pick(self, now: float) -> list[Host]:
-        if self.pages_launched >= self.s["max_pages"]:
+        if self.pages_launched >= self.s.max_pages:
             return []
-        free = int(self.s["concurrency"]) - len(self.tasks)
+        free = int(self.s.concurrency) - len(self.tasks)
         ready = [h for h in self.hosts.values() if self._eligible(h, now)]
         if free <= 0 or not ready:
             return []
         deficits = self.budget.deficits({h.category for h in self.hosts.values()})
-        factor = float(self.s["budget"]["low_utility_host_factor"])
+        factor = float(self.s.budget.low_utility_host_factor)
         ready.sort(key=lambda h: (-deficits.get(h.category, 0.0),
                                   -(1.0 - factor * h.low_utility_share), h.origin))
         # A category over its share waits while an under-share one still has work in play (its
@@ -209,7 +210,7 @@ class Crawler:
         active = {h.category for h in self.hosts.values()
                   if (h.queued > 0 or h.in_flight) and not h.given_up}
         needy = any(deficits.get(c, 0.0) > 0 for c in active if c != UNKNOWN)
-        slack = float(self.s["budget"]["share_slack"])
+        slack = float(self.s.budget.share_slack)
         self.throttled = {h.origin for h in ready if needy and deficits.get(h.category, 0.0) < -slack}
         if len(self.throttled) == len(ready) and not self.tasks and not self._waiting_needy(now, deficits):
             self.throttled = set()
@@ -223,7 +224,7 @@ class Crawler:
 
     def _next_wake(self, now: float) -> float | None:
         """Seconds until a waiting host becomes ready; None when nothing is left to do."""
-        if self.pages_launched >= self.s["max_pages"]:
+        if self.pages_launched >= self.s.max_pages:
             return None if not self.tasks else 1.0
         waits = [h.next_time - now for h in self.hosts.values()
                  if h.queued > 0 and not h.in_flight and not h.given_up and h.origin not in self.throttled]
@@ -232,16 +233,16 @@ class Crawler:
         return max(0.0, min(waits))
 
     def _host_cap(self, h: Host) -> int | None:
-        cap = int(self.s["budget"]["max_pages_per_host"])
+        cap = int(self.s.budget.max_pages_per_host)
         if cap <= 0:
             return None
-        return max(1, int(cap * (1.0 - float(self.s["budget"]["low_utility_host_factor"]) * h.low_utility_share)))
+        return max(1, int(cap * (1.0 - float(self.s.budget.low_utility_host_factor) * h.low_utility_share)))
 
     def _delay(self, h: Host) -> float:
         delay = h.policy.crawl_delay(self.token) if h.policy else None
         if delay is None:
-            return float(self.s["min_host_delay"])
-        return min(float(delay), float(self.s["max_crawl_delay"]))
+            return float(self.s.min_host_delay)
+        return min(float(delay), float(self.s.max_crawl_delay))
 
     async def _step(self, h: Host) -> None:
         """One unit of work for a host: its robots.txt, or its next URL."""
@@ -251,15 +252,15 @@ class Crawler:
             if h.guard[0]:
                 self._give_up(h, h.guard[0], h.guard[1])
                 return
-            if h.policy is None or h.policy.expired(float(self.s["robots_cache_seconds"])):
+            if h.policy is None or h.policy.expired(float(self.s.robots_cache_seconds)):
                 await self._fetch_robots(h)
                 return
             if h.policy.kind == "disallow_all":  # robots.txt unreachable: retry later, then give up
-                if h.robots_attempts >= int(self.s["robots_max_attempts"]):
+                if h.robots_attempts >= int(self.s.robots_max_attempts):
                     self._give_up(h, "robots_unreachable", h.policy.detail)
                 else:
                     h.policy = None
-                    h.next_time = time.monotonic() + float(self.s["robots_retry_seconds"])
+                    h.next_time = time.monotonic() + float(self.s.robots_retry_seconds)
                 return
             cap = self._host_cap(h)
             if cap is not None and h.pages >= cap:
@@ -274,10 +275,10 @@ class Crawler:
                                           detail="robots.txt disallows this URL"), None, [])
                 return
             if q.kind == "page":
-                if self.pages_launched >= self.s["max_pages"]:
+                if self.pages_launched >= self.s.max_pages:
                     return
                 self.pages_launched += 1
-            resp = await http_get(self.session, q.url, int(self.s["max_body_bytes"]),
+            resp = await http_get(self.session, q.url, int(self.s.max_body_bytes),
                                   self.accept if q.kind == "page" else SITEMAP_MIMES)
             h.next_time = time.monotonic() + self._delay(h) + self._backoff(resp)
             self._handle(h, q, resp)
@@ -292,7 +293,7 @@ class Crawler:
             wait = float(resp.headers.get("retry-after", "5"))
         except ValueError:
             wait = 5.0
-        return min(max(wait, 0.0), float(self.s["max_crawl_delay"]))
+        return min(max(wait, 0.0), float(self.s.max_crawl_delay))
 
     def _give_up(self, h: Host, reason: str, detail: str | None) -> None:
         """Record every queued URL of the host as not fetched, with the reason; no request is made."""
@@ -306,17 +307,17 @@ class Crawler:
         url = normalize_url(h.origin + "/robots.txt")
         h.robots_attempts += 1
         policy = None
-        for hop in range(int(self.s["max_redirects"]) + 1):
+        for hop in range(int(self.s.max_redirects) + 1):
             reason, detail = await check_url(url, self.networks)
             if reason:
                 policy = RobotsPolicy("disallow_all", detail=f"robots.txt hop {url}: {detail}")
                 self._log_row(self._row(url, "robots", 0, reason=reason, detail=detail), None)
                 break
-            resp = await http_get(self.session, url, int(self.s["robots_max_bytes"]), None)
+            resp = await http_get(self.session, url, int(self.s.robots_max_bytes), None)
             status = resp.status
             location = resp.headers.get("location") if status and 300 <= status < 400 else None
             target = normalize_url(location, base=url) if location else None
-            if target and hop < int(self.s["max_redirects"]):
+            if target and hop < int(self.s.max_redirects):
                 self._log_row(self._row(url, "robots", 0, status=status, reason="redirect",
                                         redirect_to=target, nbytes=len(resp.body)), resp.exchange)
                 url = target
@@ -324,7 +325,7 @@ class Crawler:
             if status and 300 <= status < 400:
                 policy = RobotsPolicy("allow_all", status=status, detail="too many robots.txt redirects")
             else:
-                policy = policy_from_response(status, resp.body, int(self.s["robots_max_bytes"]),
+                policy = policy_from_response(status, resp.body, int(self.s.robots_max_bytes),
                                               f"robots.txt {resp.reason}: {resp.detail}" if resp.reason else "")
             self._log_row(self._row(url, "robots", 0, status=status, reason=f"robots_{policy.kind}",
                                     detail=policy.detail or resp.detail, nbytes=len(resp.body)),
@@ -332,14 +333,14 @@ class Crawler:
             break
         h.policy = policy
         h.next_time = time.monotonic() + self._delay(h)
-        if policy.kind == "rules" and policy.sitemaps and self.s["read_sitemaps"]:
+        if policy.kind == "rules" and policy.sitemaps and self.s.read_sitemaps:
             maps = [u for u in (normalize_url(s) for s in policy.sitemaps) if u and self._in_scope(u)]
             self._queue([Entry(u, origin(u), 0, SITEMAP_PRIORITY, kind="sitemap") for u in maps])
         self._commit()
 
     # -- results ------------------------------------------------------------------------------
     def _in_scope(self, url: str) -> bool:
-        return bool(self.s["follow_external"]) or fast_host(url) in self.scope
+        return bool(self.s.follow_external) or fast_host(url) in self.scope
 
     def _handle(self, h: Host, q: Queued, resp: Response) -> None:
         row = self._row(q.url, q.kind, q.depth, status=resp.status, nbytes=len(resp.body),
@@ -377,8 +378,8 @@ class Crawler:
         if target is None:
             row["reason"], row["detail"] = "redirect_invalid", f"Location {location!r}"
             return []
-        if q.redirects + 1 > int(self.s["max_redirects"]):
-            row["reason"], row["detail"] = "too_many_redirects", f"more than {self.s['max_redirects']} hops"
+        if q.redirects + 1 > int(self.s.max_redirects):
+            row["reason"], row["detail"] = "too_many_redirects", f"more than {self.s.max_redirects} hops"
             return []
         if self.frontier.seen(target):
             chain, key = set(), q.id
@@ -397,22 +398,22 @@ class Crawler:
 
     def _page(self, h: Host, q: Queued, resp: Response, row: dict) -> list[Entry]:
         info = parse_html(resp.body, resp.headers.get("x-robots-tag", ""))
-        lu = assess(info, self.s["low_utility"])
-        prefix = (info.title + " " + info.text)[: int(self.s["classify_chars"])]
+        lu = assess(info, self.s.low_utility)
+        prefix = (info.title + " " + info.text)[: int(self.s.classify_chars)]
         topics, formats, t_conf, f_conf = self.classifier.classify([prefix])
         row.update(
-            content_type="Web", text=info.text[: int(self.s["text_chars"])], page_topic=topics[0],
+            content_type="Web", text=info.text[: int(self.s.text_chars)], page_topic=topics[0],
             page_format=formats[0], topic_confidence=round(t_conf[0], 4),
             format_confidence=round(f_conf[0], 4), low_utility=lu.flag,
             low_utility_reasons=lu.reasons, quality=lu.quality, words=info.words,
         )
         if info.noindex:
             row["reason"], row["detail"] = "noindex", "meta robots / X-Robots-Tag noindex"
-        if q.depth + 1 > int(self.s["max_depth"]):
+        if q.depth + 1 > int(self.s.max_depth):
             return []
-        p = self.s["priority"]
-        priority = (-float(p["depth_weight"]) * (q.depth + 1) + float(p["quality_weight"]) * lu.quality
-                    - (float(p["low_utility_penalty"]) if lu.flag else 0.0))
+        p = self.s.priority
+        priority = (-p.depth_weight * (q.depth + 1) + p.quality_weight * lu.quality
+                    - (p.low_utility_penalty if lu.flag else 0.0))
         base = q.url
         out = []
         seen: set[str] = set()
@@ -432,7 +433,7 @@ class Crawler:
 
     def _sitemap_links(self, q: Queued, body: bytes) -> list[Entry]:
         if body[:2] == b"\x1f\x8b":
-            body = gzip.decompress(body)[: int(self.s["max_body_bytes"])]
+            body = gzip.decompress(body)[: int(self.s.max_body_bytes)]
         is_index = b"<sitemapindex" in body[:2000].lower()
         out = []
         for m in _LOC.finditer(body):
@@ -441,7 +442,7 @@ class Crawler:
                 kind = "sitemap" if is_index else "page"
                 out.append(Entry(url, origin(url), 1 if kind == "page" else 0,
                                  SITEMAP_PRIORITY if is_index else 0.0, kind, 0, q.id))
-            if len(out) >= int(self.s["max_sitemap_urls"]):
+            if len(out) >= int(self.s.max_sitemap_urls):
                 break
         return out
 
@@ -478,7 +479,7 @@ class Crawler:
             self._commit()
 
     def _queue(self, entries: list[Entry]) -> None:
-        max_depth = int(self.s["max_depth"])
+        max_depth = int(self.s.max_depth)
         for e in self.frontier.add([e for e in entries if e.depth <= max_depth]):
             self._host(e.host).queued += 1
 

@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 
+from crawl.config import CrawlConfig
 from crawl.guard import Network, address_problem
 from crawl.warc import Exchange
 
@@ -46,18 +47,18 @@ class GuardedResolver(AbstractResolver):
         await self.inner.close()
 
 
-def make_session(settings: dict, allowed: list[Network]) -> aiohttp.ClientSession:
+def make_session(settings: CrawlConfig, allowed: list[Network]) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
-        limit=int(settings["concurrency"]), limit_per_host=1, resolver=GuardedResolver(allowed),
+        limit=int(settings.concurrency), limit_per_host=1, resolver=GuardedResolver(allowed),
         ttl_dns_cache=300,
     )
     timeout = aiohttp.ClientTimeout(
-        total=settings["total_timeout"], sock_connect=settings["connect_timeout"],
-        sock_read=settings["read_timeout"],
+        total=settings.total_timeout, sock_connect=settings.connect_timeout,
+        sock_read=settings.read_timeout,
     )
     return aiohttp.ClientSession(
         connector=connector, timeout=timeout,
-        headers={"User-Agent": settings["user_agent"], "Accept": "*/*"},
+        headers={"User-Agent": settings.user_agent, "Accept": "*/*"},
         skip_auto_headers=(), cookie_jar=aiohttp.DummyCookieJar(),
     )
 

@@ -11,20 +11,21 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from crawl.config import CrawlConfig
 from crawl.crawler import Crawler
 from crawl.selection.budget import yields_from_run
 from pipeline import io
 from pipeline.errors import ConfigError, InputError
 from pipeline.log import log
-from pipeline.stage import Partition, Stage
+from pipeline.stage import Kind, Partition, Stage
 from schemas.crawl import EXTRA, SCHEMA, VERSION
 
 
-def read_seeds(settings: dict) -> list[str]:
-    seeds = settings["seeds"]
+def read_seeds(settings: CrawlConfig) -> list[str]:
+    seeds = settings.seeds
     seeds = [seeds] if isinstance(seeds, str) else list(seeds or [])
-    if settings["seeds_file"]:
-        path = settings["seeds_file"]
+    if settings.seeds_file:
+        path = settings.seeds_file
         if not io.exists(path):
             raise InputError(f"crawl.seeds_file: {path} does not exist")
         with io.open_input(path, "rt") as f:
@@ -47,7 +48,8 @@ class CrawlStage(Stage):
     name = "crawl"
     schema = SCHEMA
     schema_version = VERSION
-    runs_on_driver = True
+    settings_model = CrawlConfig
+    kind = Kind.DRIVER  # the crawl talks to web servers and keeps its own resumable frontier
 
     def _state_dir(self) -> Path:
         stage_dir = self.ctx.stage_dir(1)
@@ -61,8 +63,8 @@ class CrawlStage(Stage):
 
     def score(self, part: Partition) -> pa.Table:
         yields = {}
-        if self.settings["budget"]["yield_run"]:
-            yields = yields_from_run(self.settings["budget"]["yield_run"])
+        if self.settings.budget.yield_run:
+            yields = yields_from_run(self.settings.budget.yield_run)
             log("crawl.yields", yields=yields)
         crawler = Crawler(self.settings, self._state_dir(), yields)
         summary = crawler.run(read_seeds(self.settings))

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("args", nargs=argparse.REMAINDER)
 
     sub.add_parser("stages", help="list the stages and whether each is built")
+    sub.add_parser("config", help="print every config key with its default and help (YAML)")
     return parser
 
 
@@ -105,6 +106,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
         module = importlib.import_module(TRAINERS[args.what])
         return int(module.main([args.what, *args.args]) or 0)
+    if args.command == "config":
+        from pipeline.config import describe_defaults
+
+        print(describe_defaults(), end="")
+        return 0
     if args.command == "stages":
         from pipeline.registry import is_built
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
-from pipeline.registry import STAGES, is_built
+from pipeline.registry import DEMO_SITE, STAGES, is_built, load
 from pipeline.report import build_report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = PROJECT_ROOT / "configs" / "demo.yaml"
-DEMO_SITE = Path("/usr/share/doc/python3.11/html")
+DEMO_FOLDER = Path("/usr/share/doc/python3.11/html")
 DEMO_ROBOTS = "User-agent: *\nDisallow: /genindex\nDisallow: /_sources/\nCrawl-delay: 0\n"
 
 
@@ -49,9 +49,8 @@ def _demo_site():
     if not is_built(1):
         yield None
         return
-    if not (DEMO_SITE / "index.html").is_file():
-        raise PipelineError(f"demo site {DEMO_SITE} is missing: run `make setup` (installs python3-doc)")
-    from crawl.testsite import serve_folder
-
-    with serve_folder(DEMO_SITE, robots_txt=DEMO_ROBOTS, index=False) as site:
+    if not (DEMO_FOLDER / "index.html").is_file():
+        raise PipelineError(f"demo site {DEMO_FOLDER} is missing: run `make setup` (installs python3-doc)")
+    serve_folder = load(DEMO_SITE)
+    with serve_folder(DEMO_FOLDER, robots_txt=DEMO_ROBOTS, index=False) as site:
         yield site.base_url.rstrip("/") + "/index.html"

@@ -18,6 +18,27 @@ STAGES: dict[int, tuple[str, str]] = {
     8: ("tokenize", "filters.tokenize.stage:TokenizeStage"),
 }
 
+# Config section → its model (a light module beside the stage; see pipeline/config.py).
+SECTIONS: dict[str, str] = {
+    "crawl": "crawl.config:CrawlConfig",
+    "extract": "filters.extract.config:ExtractConfig",
+    "quality": "filters.quality.config:QualityConfig",
+    "dedup": "filters.dedup.config:DedupConfig",
+    "rebalance": "filters.rebalance.config:RebalanceConfig",
+    "code": "filters.code.config:CodeConfig",
+    "github": "filters.github.config:GithubConfig",
+    "tokenize": "filters.tokenize.config:TokenizeConfig",
+}
+
+# What `make demo` serves on loopback for stage 1 to crawl (a context manager yielding the site).
+DEMO_SITE = "crawl.testsite:serve_folder"
+
+
+def load(target: str):
+    """The object a "module:name" target names."""
+    module_name, name = target.split(":")
+    return getattr(importlib.import_module(module_name), name)
+
 
 def stage_class(number: int) -> type[Stage]:
     if number not in STAGES:

@@ -23,16 +23,12 @@ from pipeline.engines import make_engine
 from pipeline.errors import PipelineError
 from pipeline.log import log
 from pipeline.registry import stage_class
-from pipeline.stage import Partition, Stage, StageContext
-from schemas.base import conform
-
-
-def part_name(index: int) -> str:
-    return f"part-{index:05d}.parquet"
+from pipeline.stage import Kind, Partition, Stage, StageContext
+from pipeline.tables import conform, part_name
 
 
 def _marker(stage_dir: str, index: int) -> str:
-    return io.join(stage_dir, "_parts", f"part-{index:05d}.json")
+    return io.join(stage_dir, "_parts", part_name(index, ".json"))
 
 
 def _now() -> str:
@@ -48,14 +44,16 @@ def run_partition(stage: Stage, stage_dir: str, rejects_per_reason: int, part: P
         if len(reasons) != table.num_rows:
             raise PipelineError(f"{where}: decide() returned {len(reasons)} reasons for {table.num_rows} rows")
         keep = pc.is_null(reasons)
-        kept = conform(table.filter(keep), stage.schema, where)
-        sha = io.write_parquet_atomic(io.join(stage_dir, part_name(part.index)), kept)
+        kept = table.filter(keep)
+        written = conform(stage.assemble(kept, part), stage.schema, where)
+        sha = io.write_parquet_atomic(io.join(stage_dir, part_name(part.index)), written)
         dropped_counts = _write_rejects(stage, stage_dir, part.index, table, reasons, keep, rejects_per_reason)
         stats = {
             "index": part.index,
             "path": part_name(part.index),
             "rows_in": table.num_rows,
             "rows_out": kept.num_rows,
+            "rows_written": written.num_rows,
             "dropped": dropped_counts,
             "sha256": sha,
         }
@@ -65,7 +63,7 @@ def run_partition(stage: Stage, stage_dir: str, rejects_per_reason: int, part: P
         return {"index": part.index, "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - reported with its traceback, never swallowed
         trace = traceback.format_exc()
-        io.write_bytes_atomic(io.join(stage_dir, "_errors", f"part-{part.index:05d}.txt"), trace.encode())
+        io.write_bytes_atomic(io.join(stage_dir, "_errors", part_name(part.index, ".txt")), trace.encode())
         first = str(exc).splitlines()[0] if str(exc) else ""
         return {"index": part.index, "error": f"{where}: {type(exc).__name__}: {first}"}
 
@@ -146,7 +144,7 @@ def run_stage(
         work = functools.partial(run_partition, instance, stage_dir, int(config["run"]["rejects_per_reason"]))
         show = config["run"]["progress"] if progress is None else progress
         with _Progress(stage_dir, len(partitions), len(partitions) - len(todo), cls.name, show):
-            if cls.runs_on_driver:
+            if cls.kind is Kind.DRIVER:
                 results = [work(p) for p in todo]
             else:
                 results = engine.map(work, todo)
@@ -171,7 +169,9 @@ def run_stage(
         "rows_in": sum(s["rows_in"] for s in stats),
         "rows_out": sum(s["rows_out"] for s in stats),
         "dropped": dict(sorted(dropped.items())),
-        "files": [{"path": s["path"], "rows": s["rows_out"], "sha256": s["sha256"]} for s in stats],
+        "rows_written": sum(s.get("rows_written", s["rows_out"]) for s in stats),
+        "files": [{"path": s["path"], "rows": s.get("rows_written", s["rows_out"]), "sha256": s["sha256"]}
+                  for s in stats],
         "started": state["started"],
         "finished": _now(),
         **extra,

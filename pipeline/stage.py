@@ -6,20 +6,41 @@ partitions through an engine, writing kept rows and sampled rejects, counting re
 each partition atomically, resuming, and writing the manifest last.
 
     read partition → score (add columns) → decide (reason or keep) → write kept + rejects → commit
+
+A stage declares where its input comes from (`upstream`, overridable by `<name>.inputs`), the
+columns it needs (`required_columns`, checked by `read_documents`), its typed config section
+(`settings_model`) and its kind:
+
+- `MAP` (the default): partitions are pure functions of their input files. They run on the
+  engine's workers (Spark, Ray), in any order, and may run twice (a retried task).
+- `DRIVER`: partitions run in the driver process, one after the other, and may have side effects
+  outside the stage folder (the crawl talks to web servers and keeps a frontier on disk). Such a
+  stage must make its side effects resumable itself; the runner still commits and resumes
+  partitions as usual.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 
-from pipeline import io
+from pipeline import io, tables
+from pipeline.config import Section, validate_section
 from pipeline.errors import InputError
 
 if TYPE_CHECKING:
     from pipeline.engines import Engine
+
+
+class Kind(StrEnum):
+    MAP = "map"
+    DRIVER = "driver"
 
 
 @dataclass
@@ -60,30 +81,58 @@ class StageContext:
 
 
 class Stage:
-    """Base class. Subclasses set the class attributes and implement partitions/score/decide."""
+    """Base class. Subclasses set the class attributes and implement score (and decide)."""
 
     number: ClassVar[int]
     name: ClassVar[str]
     schema: ClassVar[pa.Schema]            # columns every kept row must have (extra columns are kept)
     schema_version: ClassVar[str]
+    settings_model: ClassVar[type[Section]]  # the typed `<name>:` config section
+    kind: ClassVar[Kind] = Kind.MAP
+    upstream: ClassVar[tuple[int, ...]] = ()  # default input: the parts of the first finished of these
+    required_columns: ClassVar[tuple[str, ...]] = ("id", "text")
     config_sections: ClassVar[tuple[str, ...]] = ()  # sections or dotted keys the output depends on (default: name)
-    runs_on_driver: ClassVar[bool] = False  # True: partitions run in this process, not on the engine
 
     def __init__(self, ctx: StageContext):
         self.ctx = ctx
         self.config = ctx.config
 
-    @property
-    def settings(self) -> dict:
-        """This stage's own config section."""
-        return self.config.get(self.name, {})
+    @functools.cached_property
+    def settings(self) -> Any:
+        """This stage's config section as its typed model (attributes, checked ranges)."""
+        return validate_section(self.settings_model, self.config.get(self.name) or {}, self.name)
 
     @classmethod
     def sections(cls) -> tuple[str, ...]:
         return cls.config_sections or (cls.name,)
 
+    # ---- input ------------------------------------------------------------------------------
+    def input_files(self) -> list[str]:
+        """`<name>.inputs` when set (globs, folders), else the upstream stage's parts."""
+        configured = getattr(self.settings, "inputs", None)
+        if configured:
+            return io.expand_inputs(configured, f"{self.name}.inputs")
+        return self.upstream_files()
+
+    def upstream_files(self) -> list[str]:
+        for number in self.upstream:
+            if self.ctx.stage_finished(number):
+                return self.ctx.stage_parts(number)
+        if len(self.upstream) == 1:
+            return self.ctx.stage_parts(self.upstream[0])  # its error says to run that stage
+        names = " or ".join(f"stage-{n}" for n in self.upstream)
+        raise InputError(f"{self.name}: no finished {names} in {self.ctx.run_dir} and "
+                         f"{self.name}.inputs is not set")
+
+    def read_documents(self, path: str, columns: Mapping[str, pa.DataType] | None = None,
+                       rows: np.ndarray | None = None) -> pa.Table:
+        """One input table, checked for `required_columns` (see pipeline.tables.read_documents)."""
+        return tables.read_documents(path, self.required_columns, columns, rows)
+
+    # ---- the work ---------------------------------------------------------------------------
     def partitions(self) -> list[Partition]:
-        raise NotImplementedError
+        """Default: one partition per input file, in order."""
+        return [Partition(index=i, inputs=(path,)) for i, path in enumerate(self.input_files())]
 
     def prepare(self, engine: Engine) -> None:
         """Global work before the partition map (calibration, clustering). Must itself be resumable."""
@@ -95,6 +144,10 @@ class Stage:
     def decide(self, table: pa.Table) -> pa.Array:
         """Per row: null to keep, else a short reason ("language", "tier_low"). From config only."""
         return pa.nulls(table.num_rows, pa.string())
+
+    def assemble(self, kept: pa.Table, part: Partition) -> pa.Table:
+        """The rows written for the kept rows: themselves, unless a stage regroups them (packing)."""
+        return kept
 
     def finish(self, engine: Engine) -> dict:
         """Extra manifest fields, computed after every partition has committed."""

@@ -12,6 +12,7 @@ from collections import Counter
 
 import pyarrow.compute as pc
 
+from crawl.config import BudgetConfig
 from pipeline import io
 from pipeline.log import log
 
@@ -19,9 +20,9 @@ UNKNOWN = "unknown"
 
 
 class Budget:
-    def __init__(self, settings: dict, yields: dict[str, float] | None = None):
-        self.shares = {k: float(v) for k, v in (settings["category_shares"] or {}).items()}
-        self.default_share = settings["default_share"]
+    def __init__(self, settings: BudgetConfig, yields: dict[str, float] | None = None):
+        self.shares = {k: float(v) for k, v in (settings.category_shares or {}).items()}
+        self.default_share = settings.default_share
         self.yields = yields or {}
         self.counts: Counter[str] = Counter()
 

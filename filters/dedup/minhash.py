@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from filters.dedup.fused import hash_documents, pair_jaccards
+from filters.dedup.hash_kernels import hash_documents, pair_jaccards
 from filters.dedup.normalize import SPACE, normalized_codepoints, tables, utf8_buffers
 
 U64 = np.uint64
@@ -217,7 +217,7 @@ class BatchHashes:
 
 def hash_texts(texts: pa.Array | pa.ChunkedArray, params: MinhashParams) -> BatchHashes:
     """Signatures, shingle counts and exact hashes of texts: one compiled pass per document
-    (fused.py), memory = the outputs plus one document's word hashes."""
+    (hash_kernels.py), memory = the outputs plus one document's word hashes."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     offsets, data = utf8_buffers(pc.fill_null(texts.cast(pa.string()), ""))
@@ -242,7 +242,7 @@ def shingle_sets(texts: pa.Array | pa.ChunkedArray, ngram: int) -> list[np.ndarr
 
 def exact_jaccards(texts: pa.Array, left: np.ndarray, right: np.ndarray, ngram: int) -> np.ndarray:
     """True shingle-set Jaccard of texts[left[i]] and texts[right[i]], in one compiled pass
-    (fused.pair_jaccards: what shingle_sets + exact_jaccard define; a test checks it against
+    (hash_kernels.pair_jaccards: what shingle_sets + exact_jaccard define; a test checks it against
     plain-Python n-gram sets)."""
     offsets, data = utf8_buffers(pc.fill_null(texts.cast(pa.string()), ""))
     mapping, unspaced = tables()

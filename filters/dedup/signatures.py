@@ -13,23 +13,9 @@ import pyarrow.compute as pc
 from filters.dedup.minhash import MinhashParams, band_keys, hash_texts
 from pipeline import io
 from pipeline.errors import InputError
+from pipeline.tables import read_documents
 
 SIGNATURE_SCHEMA_COLUMNS = ("part", "row", "id", "exact", "length", "tier_rank", "shingles", "bands", "sig")
-
-
-def read_documents(path: str, columns: list[str]) -> pa.Table:
-    """The given columns of an input parquet file that exist (id and text are required)."""
-    import pyarrow.parquet as pq
-
-    with io.open_input(path) as fh:
-        names = pq.read_schema(fh).names
-    for required in ("id", "text"):
-        if required not in names:
-            raise InputError(f"{path}: dedup input needs column '{required}' (has {', '.join(names)})")
-    table = io.read_parquet(path, columns=[c for c in columns if c in names])
-    if table.column("id").null_count:
-        raise InputError(f"{path}: column 'id' has {table.column('id').null_count} nulls")
-    return table
 
 
 def tier_ranks(tiers: pa.ChunkedArray | None, rows: int, tier_order: list[str]) -> pa.Array:
@@ -101,7 +87,7 @@ def write_signatures(job: dict) -> dict:
     if io.exists(job["output"]):
         return {"rows": -1}
     try:
-        table = read_documents(job["input"], ["id", "text", "tier"])
+        table = read_documents(job["input"], columns={"id": pa.string(), "text": pa.string(), "tier": pa.string()})
         sigs = signature_table(table, job["part"], job["params"], job["tier_order"])
         write_uncompressed(job["output"], sigs)
         return {"rows": sigs.num_rows}

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from filters import langid, pii
 from filters.blocklist import Blocklist, host_of, load_blocklist
 from filters.extract import html as html_extract
+from filters.extract.config import ExtractConfig
 from filters.extract.content_type import content_type_for
 from filters.extract.decode import charset_from_header, decode_html, looks_binary, utf8_source
 from filters.extract.epub import EpubError, extract_epub
@@ -24,7 +25,6 @@ from filters.extract.pdf import PdfError, extract_pdf
 from filters.extract.readers import RawRecord, read_file, sniff_file
 from filters.extract.timeout import CallTimeout, call_with_timeout
 from pipeline import io
-from pipeline.errors import ConfigError
 from pipeline.ids import doc_id
 from pipeline.stage import Partition, Stage
 from schemas.extract import SCHEMA, VERSION
@@ -37,23 +37,22 @@ class ExtractStage(Stage):
     name = "extract"
     schema = SCHEMA
     schema_version = VERSION
+    settings_model = ExtractConfig
+    upstream = (1,)
+    required_columns = ()
 
     # ---- partitions -------------------------------------------------------------------------
-    def _inputs(self) -> tuple[list[str], bool]:
-        """(files, from_crawl)."""
-        inputs = self.settings.get("inputs")
-        if inputs is None:
-            pattern = io.join(self.ctx.stage_dir(1), "warc", "*.warc.gz")
-            return io.expand_inputs([pattern], "extract.inputs (default: the stage-1 WARCs)"), True
-        return io.expand_inputs(inputs, "extract.inputs"), False
+    def upstream_files(self) -> list[str]:
+        pattern = io.join(self.ctx.stage_dir(1), "warc", "*.warc.gz")
+        return io.expand_inputs([pattern], "extract.inputs (default: the stage-1 WARCs)")
 
     def partitions(self) -> list[Partition]:
-        self._check_settings()
-        files, from_crawl = self._inputs()
+        load_blocklist(list(self.settings.blocklist_files))  # a bad rule file fails before any work
+        from_crawl = not self.settings.inputs
         archives, loose = [], []
-        for path in files:
+        for path in self.input_files():
             (archives if sniff_file(path) in ARCHIVE_KINDS else loose).append(path)
-        per = int(self.settings["files_per_partition"])
+        per = self.settings.files_per_partition
         groups = [(path,) for path in archives]
         groups += [tuple(loose[i:i + per]) for i in range(0, len(loose), per)]
         return [
@@ -61,25 +60,19 @@ class ExtractStage(Stage):
             for index, group in enumerate(groups)
         ]
 
-    def _check_settings(self) -> None:
-        languages = self.settings["languages"]
-        if not (languages == "all" or (isinstance(languages, list) and all(isinstance(x, str) for x in languages))):
-            raise ConfigError(f"config key 'extract.languages' must be a list of codes or 'all', got {languages!r}")
-        load_blocklist(list(self.settings["blocklist_files"] or []))
-
     # ---- score ------------------------------------------------------------------------------
     def score(self, part: Partition) -> pa.Table:
         html_extract.prepare_process()  # once per worker process
-        blocklist = load_blocklist(list(self.settings["blocklist_files"] or []))
+        blocklist = load_blocklist(list(self.settings.blocklist_files))
         source = part.params["source"]
         rows = [
             self._document(record, source, blocklist)
             for path in part.inputs
-            for record in read_file(path, int(self.settings["max_record_bytes"]))
+            for record in read_file(path, self.settings.max_record_bytes)
         ]
         columns = {name: [row.get(name) for row in rows] for name in _ROW_FIELDS}
         texts = pa.array(columns.pop("text"), pa.string())
-        texts, counts = pii.redact(texts, apply=bool(self.settings["redact_pii"]))
+        texts, counts = pii.redact(texts, apply=self.settings.redact_pii)
         languages, scores = langid.identify([t or "" for t in texts.to_pylist()])
         table = pa.table({
             "id": pa.array(columns["id"], pa.string()),
@@ -115,10 +108,10 @@ class ExtractStage(Stage):
             return {**row, "extract_failure": "blocklisted", "extract_detail": rule}
         try:
             text, title, date = call_with_timeout(
-                _extract, float(self.settings["timeout_seconds"]), record, int(self.settings["pdf_max_pages"])
+                _extract, self.settings.timeout_seconds, record, self.settings.pdf_max_pages
             )
         except CallTimeout:
-            return {**row, "extract_failure": "timeout", "extract_detail": f"over {self.settings['timeout_seconds']} s"}
+            return {**row, "extract_failure": "timeout", "extract_detail": f"over {self.settings.timeout_seconds} s"}
         except _Failed as failed:
             return {**row, "extract_failure": failed.reason, "extract_detail": failed.detail}
         text = text.strip()
@@ -136,12 +129,12 @@ class ExtractStage(Stage):
     def decide(self, table: pa.Table) -> pa.Array:
         s = self.settings
         n_chars = table["n_chars"]
-        reason = pc.if_else(pc.less(n_chars, int(s["min_chars"])), "too_short", None)
-        reason = pc.if_else(pc.greater(n_chars, int(s["max_chars"])), "too_long", reason)
-        if s["languages"] != "all":
-            wanted = pa.array(list(s["languages"]), pa.string())
+        reason = pc.if_else(pc.less(n_chars, s.min_chars), "too_short", None)
+        reason = pc.if_else(pc.greater(n_chars, s.max_chars), "too_long", reason)
+        if s.languages != "all":
+            wanted = pa.array(list(s.languages), pa.string())
             other = pc.invert(pc.fill_null(pc.is_in(table["language"], value_set=wanted), False))
-            weak = pc.less(table["language_score"], float(s["min_language_score"]))
+            weak = pc.less(table["language_score"], s.min_language_score)
             language = pc.and_(pc.is_null(reason), pc.or_(other, weak))
             reason = pc.if_else(language, "language", reason)
         failure = table["extract_failure"]

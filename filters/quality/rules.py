@@ -10,13 +10,19 @@ Defaults are datatrove's (see ../shared/reference/algorithms.md §3.2-3.5); ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
+from filters.quality.config import (
+    C4Config,
+    FineWebConfig,
+    GopherQualityConfig,
+    GopherRepetitionConfig,
+)
 from filters.quality.textbatch import (
     PUNCTUATION_CHARS,
     TERMINAL_CHARS,
@@ -33,61 +39,6 @@ CITATION_RE2 = r"\[\d*\]|\[edit\]|\[citation needed\]"
 # Python's str.split() separators, as an RE2 class: a C4 "word" is a run of anything else.
 PY_SPACE_CLASS = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 NON_SPACE_RUN = PY_SPACE_CLASS.replace("[", "[^", 1) + "+"
-
-
-@dataclass
-class GopherQualityConfig:
-    min_doc_words: int = 50
-    max_doc_words: int = 100_000
-    min_avg_word_length: float = 3
-    max_avg_word_length: float = 10
-    max_symbol_word_ratio: float = 0.1
-    max_bullet_lines_ratio: float = 0.9
-    max_ellipsis_lines_ratio: float = 0.3
-    min_alpha_words_ratio: float = 0.8
-    min_stop_words: int = 2
-
-
-@dataclass
-class GopherRepetitionConfig:
-    dup_line_frac: float = 0.3
-    dup_para_frac: float = 0.3
-    dup_line_char_frac: float = 0.2
-    dup_para_char_frac: float = 0.2
-    top_n_grams: dict = field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
-    dup_n_grams: dict = field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
-
-
-@dataclass
-class C4Config:
-    filter_no_terminal_punct: bool = True
-    min_num_sentences: int = 5
-    min_words_per_line: int = 3
-    max_word_length: int = 1000
-    filter_lorem_ipsum: bool = True
-    filter_javascript: bool = True
-    filter_curly_bracket: bool = True
-    filter_policy: bool = True
-
-
-@dataclass
-class FineWebConfig:
-    line_punct_thr: float = 0.12
-    short_line_thr: float = 0.67
-    short_line_length: int = 30
-    char_duplicates_ratio: float = 0.01
-    new_line_ratio: float = 0.3
-
-
-def build(cls, settings: dict | None):
-    """A rule config dataclass from a config mapping (unknown keys are rejected by the loader)."""
-    names = {f.name for f in fields(cls)}
-    values = {k: v for k, v in (settings or {}).items() if k in names}
-    for key in ("top_n_grams", "dup_n_grams"):
-        if key in values:
-            values[key] = {int(n): float(t) for n, t in values[key].items()}
-    return cls(**values)
 
 
 @dataclass

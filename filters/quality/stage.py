@@ -13,60 +13,20 @@ outside DIR/stage-3/ so that `--force` (which clears the stage folder) keeps the
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from filters.quality import ensemble, models, rules
-from filters.quality.textbatch import TextBatch
+from filters.quality import ensemble
+from filters.quality.config import QualityConfig
+from filters.quality.scorers import SCORERS, score_texts
+from filters.registry import Registry
 from pipeline import io
 from pipeline.errors import ConfigError, InputError
 from pipeline.stage import Partition, Stage
+from pipeline.tables import part_name
 from schemas import quality as quality_schema
-from schemas.base import DOC_FIELDS
-
-RULE_SCORERS = ("gopher_quality", "gopher_repetition", "lines")
-MODEL_SCORERS = ("fasttext_quality", "edu", "perplexity")
-STEM_RE = re.compile(
-    r"\b(?:theorem|lemma|proof|equation|integral|derivative|algorithm|matrix|vector|probability|"
-    r"molecule|protein|enzyme|velocity|acceleration|hypothesis|theory|experiment|coefficient|"
-    r"variable|function|polynomial|statistic|quantum|electron|genome|chemical|physics|calculus)s?\b"
-    r"|[=∑∫√π∞≤≥±]", re.IGNORECASE)
-
-
-def score_texts(texts: list[str], settings: dict, scorers: list[str]) -> tuple[dict, list[list[str]]]:
-    """Raw scores per scorer (higher = better) and the failed rule sets per document."""
-    if not texts:
-        return {name: np.zeros(0) for name in (*RULE_SCORERS, "stem", *scorers)}, []
-    batch = TextBatch(texts)
-    rule_cfg = settings.get("rules", {})
-    gq = rules.gopher_quality(batch, rules.build(rules.GopherQualityConfig, rule_cfg.get("gopher_quality")))
-    gr = rules.gopher_repetition(batch, rules.build(rules.GopherRepetitionConfig, rule_cfg.get("gopher_repetition")))
-    c4 = rules.c4(batch, rules.build(rules.C4Config, rule_cfg.get("c4")))
-    fw = rules.fineweb(batch, rules.build(rules.FineWebConfig, rule_cfg.get("fineweb")))
-    scores = {"gopher_quality": gq.score, "gopher_repetition": gr.score, "lines": rules.lines_score(c4, fw)}
-    words = np.maximum(batch.words.per_doc(), 1)
-    scores["stem"] = np.array([len(STEM_RE.findall(t)) for t in batch.texts]) / words
-    if "fasttext_quality" in scorers:
-        ft = settings.get("fasttext", {})
-        scores["fasttext_quality"] = models.fasttext_scores(
-            batch.texts, models.resolve(ft.get("model"), models.DEFAULT_FASTTEXT), ft.get("label", "__label__hq"))
-    if "edu" in scorers:
-        edu = settings.get("edu", {})
-        scores["edu"] = models.edu_scores(
-            batch.texts, models.resolve(edu.get("head"), models.DEFAULT_EDU_HEAD),
-            edu.get("embedder") or models.default_embedder_path(), int(edu.get("batch_size", 32)))
-    if "perplexity" in scorers:
-        scores["perplexity"] = models.perplexity_scores(
-            batch.texts, models.resolve(settings.get("perplexity", {}).get("model"), models.DEFAULT_LM))
-    failures: list[list[str]] = [[] for _ in texts]
-    for name, result in (("gopher_quality", gq), ("gopher_repetition", gr), ("c4", c4), ("fineweb", fw)):
-        for i, reason in enumerate(result.reasons):
-            if reason is not None:
-                failures[i].append(f"{name}:{reason}")
-    return scores, failures
 
 
 class QualityStage(Stage):
@@ -74,6 +34,8 @@ class QualityStage(Stage):
     name = "quality"
     schema = quality_schema.SCHEMA
     schema_version = quality_schema.VERSION
+    settings_model = QualityConfig
+    upstream = (2,)
 
     # ------------------------------------------------------------------ inputs
     @property
@@ -84,51 +46,31 @@ class QualityStage(Stage):
     def calibration_path(self) -> str:
         return io.join(self.scores_dir, "_calibration.json")
 
-    def inputs(self) -> list[str]:
-        if self.settings.get("input"):
-            return io.expand_inputs(self.settings["input"], "quality.input")
-        return self.ctx.stage_parts(2)
-
     def scorers(self) -> list[str]:
-        names = list(self.settings["scorers"])
-        unknown = [n for n in names if n not in RULE_SCORERS + MODEL_SCORERS + ("stem",)]
-        if unknown:
-            raise ConfigError(f"quality.scorers: unknown scorer {unknown[0]!r}")
-        if self.settings["ensemble"] not in ("max", "mean", "vote"):
-            raise ConfigError("quality.ensemble must be max, mean or vote")
-        return names
-
-    def partitions(self) -> list[Partition]:
-        return [Partition(index=i, inputs=(path,)) for i, path in enumerate(self.inputs())]
-
-    def _read(self, path: str) -> pa.Table:
-        """An input table: `id` and `text` required; other document columns default to null."""
-        table = io.read_parquet(path)
-        for column in ("id", "text"):
-            if column not in table.column_names:
-                raise InputError(f"{path}: input table lacks column '{column}'")
-        for field in DOC_FIELDS:
-            if field.name not in table.column_names:
-                table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
-        return table
+        """The scorers the ensemble combines (checked against the registry)."""
+        Registry.import_modules(self.settings.scorer_modules, "quality.scorer_modules")
+        SCORERS.check(self.settings.scorers)
+        return list(self.settings.scorers)
 
     # ------------------------------------------------------------------ calibration
     def prepare(self, engine) -> None:
         self.scorers()
-        if self.settings["rethreshold"]:
+        if self.settings.rethreshold:
             if not io.exists(self.calibration_path):
                 raise InputError(f"quality.rethreshold: no stored scores in {self.scores_dir}; run stage 3 first")
             return
-        if io.exists(self.calibration_path) and not self.settings["calibration"]["recalibrate"]:
+        if io.exists(self.calibration_path) and not self.settings.calibration.recalibrate:
             return
-        paths = self.inputs()
-        per_file = max(1, math.ceil(int(self.settings["calibration"]["sample_rows"]) / max(len(paths), 1)))
+        paths = self.input_files()
+        per_file = max(1, math.ceil(self.settings.calibration.sample_rows / max(len(paths), 1)))
         settings, scorers = self.settings, self.scorers()
+        read = self.read_documents
 
         def calibrate_one(path: str) -> dict:
-            table = io.read_parquet(path, columns=["text"]).slice(0, per_file)
+            Registry.import_modules(settings.scorer_modules, "quality.scorer_modules")
+            table = read(path, {"text": pa.string()}).slice(0, per_file)
             texts = table.column("text").to_pylist()
-            scores, _ = score_texts(texts, settings, scorers)
+            scores, _ = score_texts(texts, settings)
             weights = pc.binary_length(pc.cast(table.column("text"), pa.binary())).to_numpy(zero_copy_only=False)
             return {"scores": {k: v.tolist() for k, v in scores.items()}, "weights": weights.tolist()}
 
@@ -146,14 +88,16 @@ class QualityStage(Stage):
                                for method in ("mean", "vote")}
         calibration = {"cut_points": cut_points, "ensemble_cut_points": ensemble_cut_points,
                        "sample_rows": int(len(weights)), "scorers": scorers}
-        if self.settings["domain_cap"] > 0:
+        if self.settings.domain_cap > 0:
             calibration["domain_keep"] = self._domain_keep(engine, paths)
         io.write_json_atomic(self.calibration_path, calibration)
 
     def _domain_keep(self, engine, paths: list[str]) -> dict[str, float]:
         """Keep fraction per domain so that no domain exceeds domain_cap of all bytes."""
+        read = self.read_documents
+
         def domain_bytes(path: str) -> dict[str, int]:
-            table = io.read_parquet(path)
+            table = read(path)
             domains = _domains(table)
             sizes = pc.binary_length(pc.cast(table.column("text"), pa.binary())).to_numpy(zero_copy_only=False)
             out: dict[str, int] = {}
@@ -165,7 +109,7 @@ class QualityStage(Stage):
         for part in engine.map(domain_bytes, paths):
             for domain, size in part.items():
                 totals[domain] = totals.get(domain, 0) + size
-        budget = self.settings["domain_cap"] * sum(totals.values())
+        budget = self.settings.domain_cap * sum(totals.values())
         return {d: min(1.0, budget / s) for d, s in totals.items() if s > budget}
 
     def _calibration(self) -> dict:
@@ -175,19 +119,20 @@ class QualityStage(Stage):
 
     # ------------------------------------------------------------------ score
     def score(self, part: Partition) -> pa.Table:
-        stored = io.join(self.scores_dir, f"part-{part.index:05d}.parquet")
-        if self.settings["rethreshold"]:
+        stored = io.join(self.scores_dir, part_name(part.index))
+        if self.settings.rethreshold:
             if not io.exists(stored):
                 raise InputError(f"quality.rethreshold: {stored} is missing; run stage 3 without it first")
             table = io.read_parquet(stored)
         else:
-            table = self._read(part.inputs[0])
+            Registry.import_modules(self.settings.scorer_modules, "quality.scorer_modules")
+            table = self.read_documents(part.inputs[0])
             for name in ("quality_scores", "quality_buckets", "quality_bucket", "tier",
                          "rule_failures", "sample_weight"):
                 if name in table.column_names:
                     table = table.drop_columns([name])
             texts = table.column("text").to_pylist()
-            scores, failures = score_texts(texts, self.settings, self.scorers())
+            scores, failures = score_texts(texts, self.settings)
             names = sorted(scores)
             table = table.append_column("quality_scores", pa.array(
                 [[(n, float(scores[n][i])) for n in names] for i in range(len(texts))],
@@ -209,9 +154,9 @@ class QualityStage(Stage):
             values = np.array([dict(row).get(name, np.nan) for row in stored], dtype=np.float64)
             per_scorer[:, j] = ensemble.buckets(np.nan_to_num(values, nan=-np.inf), cut_points[name])
         bucket = self._ensemble_bucket(per_scorer, scorers)
-        tiers = ensemble.tier_of(bucket, self.settings["tiers"])
+        tiers = ensemble.tier_of(bucket, self.settings.tiers)
         stem = np.array([dict(row).get("stem", 0.0) for row in stored], dtype=np.float64)
-        weight = np.where(stem >= self.settings["stem_threshold"], float(self.settings["stem_weight"]), 1.0)
+        weight = np.where(stem >= self.settings.stem_threshold, self.settings.stem_weight, 1.0)
         for name in ("quality_buckets", "quality_bucket", "tier", "sample_weight"):
             if name in table.column_names:
                 table = table.drop_columns([name])
@@ -223,7 +168,7 @@ class QualityStage(Stage):
         return table.append_column("sample_weight", pa.array(weight, pa.float64()))
 
     def _ensemble_bucket(self, per_scorer: np.ndarray, scorers: list[str]) -> np.ndarray:
-        method = self.settings["ensemble"]
+        method = self.settings.ensemble
         combined = ensemble.combine(per_scorer, method)
         if method == "max":  # Nemotron-CC: the max of the integer buckets, as is
             return combined.astype(np.int32)
@@ -235,20 +180,20 @@ class QualityStage(Stage):
 
     # ------------------------------------------------------------------ decide
     def keep_tiers(self, content_type: str | None) -> set[str]:
-        profile = self.settings["profile"]
-        for rule in self.settings["keep_overrides"]:
+        profile = self.settings.profile
+        for rule in self.settings.keep_overrides:
             if rule.get("profile", "*") in ("*", profile) and \
                     str(rule.get("content_type", "*")).lower() in ("*", str(content_type).lower()):
                 return set(rule["tiers"])
-        return set(self.settings["keep_tiers"])
+        return set(self.settings.keep_tiers)
 
     def decide(self, table: pa.Table) -> pa.Array:
         tiers = table.column("tier").to_pylist()
         types = table.column("content_type").to_pylist() if "content_type" in table.column_names \
             else [None] * table.num_rows
         failures = table.column("rule_failures").to_pylist()
-        hard = set(self.settings["hard_rules"])
-        domain_keep = self._calibration().get("domain_keep", {}) if self.settings["domain_cap"] > 0 else {}
+        hard = set(self.settings.hard_rules)
+        domain_keep = self._calibration().get("domain_keep", {}) if self.settings.domain_cap > 0 else {}
         domains = _domains(table) if domain_keep else []
         weights = table.column("sample_weight").to_pylist()
         ids = table.column("id").to_pylist()

@@ -334,6 +334,7 @@ class TextBatch:
     def __init__(self, texts: list[str]):
         self.texts = ["" if t is None else t for t in texts]
         self.n = len(self.texts)
+        self.memo: dict[str, object] = {}  # results several scorers share (see scorers.rule_sets)
 
     @cached_property
     def array(self) -> pa.Array:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from filters.tokenize.config import HeaderConfig
 from filters.tokenize.tokenizer import ENDOFTEXT, TokenizerAdapter
 
 BUILTIN_COLUMNS = {"type": "content_type", "lang": "language", "domain": "domain"}
@@ -38,14 +39,12 @@ class HeaderPolicy:
     dropout: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def from_settings(cls, header: dict) -> HeaderPolicy:
+    def from_settings(cls, header: HeaderConfig) -> HeaderPolicy:
         return cls(
-            enabled=bool(header["enabled"]), fields=tuple(header["fields"]),
-            columns=tuple(sorted((header.get("columns") or {}).items())),
-            format=header["format"], separator=header["separator"], prefix=header["prefix"],
-            suffix=header["suffix"], special_tokens=bool(header["special_tokens"]),
-            uppercase=tuple(header["uppercase"]),
-            dropout=tuple(sorted((k, float(v)) for k, v in (header.get("dropout") or {}).items())),
+            enabled=header.enabled, fields=tuple(header.fields), columns=tuple(sorted(header.columns.items())),
+            format=header.format, separator=header.separator, prefix=header.prefix, suffix=header.suffix,
+            special_tokens=header.special_tokens, uppercase=tuple(header.uppercase),
+            dropout=tuple(sorted(header.dropout.items())),
         )
 
     def column_for(self, key: str) -> str:
@@ -187,13 +186,12 @@ def encode_documents(tokenizer: TokenizerAdapter, texts: list[str], spans: list 
     return Encoded(ids, mask, lengths, header_lengths, payload)
 
 
-def pack(encoded: Encoded, seq_len: int) -> dict[str, np.ndarray]:
-    """Concatenate documents and cut every seq_len tokens; record where each document starts.
+def pack(lengths: np.ndarray, seq_len: int) -> dict[str, np.ndarray]:
+    """Concatenate documents of these token lengths and cut every seq_len tokens.
 
     Returns row offsets into the flat arrays plus, per (row, document piece), the row, the document
     index, the start inside the row and the number of its tokens in that row.
     """
-    lengths = encoded.lengths
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
     ends = starts + lengths
     total = int(lengths.sum())

@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import xxhash
 
+from filters.tokenize.config import MixtureConfig
+
 # Named weight presets, multiplied with the `tokenize.mixture` maps. The annealing profile
 # up-samples code and pull-request-derived data, as in late-training data mixes.
 PROFILES: dict[str, dict[str, dict[str, float]]] = {
@@ -23,24 +25,16 @@ PROFILES: dict[str, dict[str, dict[str, float]]] = {
 WEIGHTED_COLUMNS = ("source", "tier", "content_type", "kind")
 
 
-def row_weights(meta: pa.Table, mixture: dict) -> np.ndarray:
+def row_weights(meta: pa.Table, mixture: MixtureConfig) -> np.ndarray:
     """Product of the per-source / tier / content_type / kind weights (1.0 when not listed)."""
-    profile = PROFILES.get(mixture.get("profile") or "default")
-    if profile is None:
-        from pipeline.errors import ConfigError
-
-        raise ConfigError(f"tokenize.mixture.profile: unknown profile (one of {', '.join(PROFILES)})")
+    profile = PROFILES[mixture.profile]
     weights = np.ones(meta.num_rows)
     for column in WEIGHTED_COLUMNS:
-        table = {**profile.get(column, {}), **(mixture.get(column) or {})}
+        table = {**profile.get(column, {}), **getattr(mixture, column)}
         if not table or column not in meta.column_names:
             continue
         values = meta.column(column).cast(pa.string()).to_pylist()
         weights *= np.array([float(table.get(v, 1.0)) for v in values])
-    if (weights < 0).any():
-        from pipeline.errors import ConfigError
-
-        raise ConfigError("tokenize.mixture: weights must be >= 0")
     return weights
 
 
@@ -52,7 +46,7 @@ def copies_from_weights(weights: np.ndarray, ids: list[str], seed: int) -> np.nd
     return (whole + (u < weights - whole)).astype(np.int64)
 
 
-def make_plan(meta: pa.Table, mixture: dict, seed: int, shard_tokens: int) -> pa.Table:
+def make_plan(meta: pa.Table, mixture: MixtureConfig, seed: int, shard_tokens: int) -> pa.Table:
     """One plan row per output sample (and one per dropped row): file, row, copy, shard, order.
 
     `meta` needs file, row, id, est_tokens and the weighted columns, in canonical input order.

@@ -19,12 +19,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from filters import decontam
+from filters.tokenize.config import TokenizeConfig
 from filters.tokenize.encode import HeaderPolicy, build_headers, encode_documents, pack
 from filters.tokenize.plan import WEIGHTED_COLUMNS, make_plan
 from filters.tokenize.tokenizer import ENDOFTEXT, load_tokenizer
 from pipeline import io
 from pipeline.errors import ConfigError, InputError
 from pipeline.stage import Partition, Stage
+from pipeline.tables import part_name, read_documents
 from schemas.tokenize import INPUT_COLUMNS, SCHEMA, VERSION
 
 WEB_STAGES = (5, 4, 3)
@@ -33,33 +35,10 @@ INDEX_KEYS = ("source", "tier", "language", "content_type")
 STRING = pa.string()
 
 
-def read_inputs(path: str, columns: list[str], rows: np.ndarray | None = None) -> pa.Table:
-    """The wanted input columns (missing ones as nulls, types unified) of one parquet file."""
-    with io.open_input(path) as fh:
-        try:
-            present = set(pq.read_schema(fh).names)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"tokenize input {path}: not parquet ({str(exc).splitlines()[0]})") from None
-    for required in ("id", "text"):
-        if required not in present:
-            raise InputError(f"tokenize input {path}: lacks required column '{required}'")
-    table = io.read_parquet(path, [c for c in columns if c in present])
-    if rows is not None:
-        table = table.take(pa.array(rows))
-    arrays = []
-    for name in columns:
-        kind = INPUT_COLUMNS[name]
-        if name in table.column_names:
-            arrays.append(table.column(name).cast(kind))
-        else:
-            arrays.append(pa.nulls(table.num_rows, kind))
-    return pa.Table.from_arrays(arrays, names=columns)
-
-
 def _file_metadata(tokenizer_setting: str, markers: tuple[str, ...], item: tuple[int, str]) -> bytes:
     """Per input file: the planning columns, text bytes and a tokens-per-byte estimate (IPC bytes)."""
     file_index, path = item
-    table = read_inputs(path, ["id", "text", *WEIGHTED_COLUMNS])
+    table = read_documents(path, columns={c: INPUT_COLUMNS[c] for c in ("id", "text", *WEIGHTED_COLUMNS)})
     text = table.column("text").fill_null("")
     n_bytes = pc.binary_length(text.cast(pa.binary())).to_numpy().astype(np.int64)
     sample, size = [], 0
@@ -85,17 +64,16 @@ class TokenizeStage(Stage):
     name = "tokenize"
     schema = SCHEMA
     schema_version = VERSION
+    settings_model = TokenizeConfig
     config_sections = ("tokenize", "github.benchmarks")
 
     # --- configuration -------------------------------------------------------------------------
     @property
     def policy(self) -> HeaderPolicy:
-        return HeaderPolicy.from_settings(self.settings["header"])
+        return HeaderPolicy.from_settings(self.settings.header)
 
-    def input_files(self) -> list[str]:
-        inputs = self.settings.get("inputs")
-        if inputs:
-            return io.expand_inputs(inputs, "tokenize.inputs")
+    def upstream_files(self) -> list[str]:
+        """The latest web stage (5, else 4, else 3), then code (6) and GitHub (7) when finished."""
         files: list[str] = []
         web = next((n for n in WEB_STAGES if self.ctx.stage_finished(n)), None)
         for number in ([web] if web else []) + [6, 7]:
@@ -116,26 +94,24 @@ class TokenizeStage(Stage):
         done = io.join(self._plan_dir(), "plan.json")
         if io.exists(done):
             return
-        seq_len, shard_tokens = int(self.settings["seq_len"]), int(self.settings["shard_tokens"])
-        if seq_len <= 0 or shard_tokens <= 0:
-            raise ConfigError("tokenize.seq_len and tokenize.shard_tokens must be > 0")
-        tokenizer = load_tokenizer(str(self.settings["tokenizer"]), self.policy.markers())
-        if self.settings["append_eos"] and tokenizer.special_id(ENDOFTEXT) is None:
+        tokenizer = load_tokenizer(self.settings.tokenizer, self.policy.markers())
+        if self.settings.append_eos and tokenizer.special_id(ENDOFTEXT) is None:
             raise ConfigError(f"tokenize.append_eos: tokenizer {tokenizer.name} has no {ENDOFTEXT} token")
         files = self.input_files()
-        fn = functools.partial(_file_metadata, str(self.settings["tokenizer"]), self.policy.markers())
+        fn = functools.partial(_file_metadata, self.settings.tokenizer, self.policy.markers())
         blobs = engine.map(fn, list(enumerate(files)))
         meta = pa.concat_tables([pa.ipc.open_stream(b).read_all() for b in blobs])
         header_tokens = 24 if self.policy.enabled else 0
         est = np.ceil(meta.column("n_bytes").to_numpy() * meta.column("ratio").to_numpy()) + header_tokens + 1
         meta = meta.append_column("est_tokens", pa.array(est.astype(np.int64)))
-        plan = make_plan(meta, self.settings["mixture"], self.ctx.seed, shard_tokens)
+        plan = make_plan(meta, self.settings.mixture, self.ctx.seed, self.settings.shard_tokens)
         n_shards = int(pc.max(plan.column("shard")).as_py()) + 1 if plan.num_rows else 0
         shard = plan.column("shard").to_numpy()
         for index in range(n_shards):
             rows = plan.filter(pa.array(shard == index))
             io.write_parquet_atomic(io.join(self._plan_dir(), f"shard-{index:05d}.parquet"), rows)
-        io.write_json_atomic(done, {"inputs": files, "shards": n_shards, "rows": plan.num_rows})
+        io.write_json_atomic(done, {"inputs": files, "shards": n_shards, "rows": plan.num_rows,
+                                    "documents": meta.num_rows})
 
     def partitions(self) -> list[Partition]:
         plan = io.read_json(io.join(self._plan_dir(), "plan.json"))
@@ -150,7 +126,7 @@ class TokenizeStage(Stage):
         pieces, order = [], []
         for file_index in np.unique(files):
             picks = np.flatnonzero(files == file_index)
-            pieces.append(read_inputs(part.inputs[file_index], list(INPUT_COLUMNS), rows[picks]))
+            pieces.append(self.read_documents(part.inputs[file_index], INPUT_COLUMNS, rows[picks]))
             order.append(picks)
         table = pa.concat_tables(pieces)
         position = np.empty(table.num_rows, np.int64)
@@ -158,63 +134,72 @@ class TokenizeStage(Stage):
         return plan, table.take(pa.array(position))
 
     def score(self, part: Partition) -> pa.Table:
+        """One row per planned sample: its tokens, header and the evidence decide() reads.
+
+        Rows the mixture plan dropped are not samples: they keep no tokens.
+        """
         plan, table = self._gather(part)
         settings = self.settings
-        drop = plan.column("drop").to_pylist()
-        evidence = self._decontaminate(table)
-        empty = pc.equal(pc.utf8_length(table.column("text").fill_null("")), 0).to_pylist()
-        for row, ev in enumerate(evidence.to_pylist()):
-            if drop[row] is None and ev is not None:
-                drop[row] = "contaminated"
-            elif drop[row] is None and empty[row]:
-                drop[row] = "empty"
-        live = np.flatnonzero(np.array([d is None for d in drop], bool))
-        copies = plan.column("copy").to_numpy()
-        keys = [f"{i}\x00{c}" for i, c in zip(table.column("id").to_pylist(), copies, strict=True)]
+        planned_drop = plan.column("drop")
+        samples = np.flatnonzero(pc.is_null(planned_drop).to_numpy(zero_copy_only=False))
+        keys = [f"{i}\x00{c}" for i, c in zip(table.column("id").to_pylist(),
+                                               plan.column("copy").to_numpy(), strict=True)]
         policy = self.policy
         headers = build_headers(table, policy, self.ctx.seed, keys)
-        docs = table.take(pa.array(live))
+        docs = table.take(pa.array(samples))
         spans = docs.column("no_loss_spans").to_pylist()
-        tokenizer = load_tokenizer(str(settings["tokenizer"]), policy.markers())
+        tokenizer = load_tokenizer(settings.tokenizer, policy.markers())
         encoded = encode_documents(
-            tokenizer, docs.column("text").fill_null("").to_pylist(),
-            spans if any(spans) else None, [headers[i] for i in live], policy,
-            bool(settings["mask_meta"]), bool(settings["append_eos"]))
-        base = table.drop_columns(["text", "no_loss_spans"])  # tokens replace text
-        base = base.append_column("copy", plan.column("copy")).append_column("meta", pa.array(headers))
-        base = base.append_column("decontam_evidence", evidence)
-        base = base.append_column("drop_reason", pa.array(drop, pa.string()))
-        if settings["pack"]:
-            return self._packed(base, live, encoded, int(settings["seq_len"]), part.index)
-        return self._per_document(base, live, encoded)
+            tokenizer, docs.column("text").fill_null("").to_pylist(), spans if any(spans) else None,
+            [headers[i] for i in samples], policy, settings.mask_meta, settings.append_eos)
+        lengths = np.zeros(table.num_rows, np.int64)
+        lengths[samples] = encoded.lengths
+        header = np.zeros(table.num_rows, np.int64)
+        header[samples] = encoded.header_lengths
+        encoded.lengths = lengths
+        input_ids, loss_mask = encoded.list_arrays()
+        scored = table.drop_columns(["text", "no_loss_spans"])  # tokens replace text
+        for name, column in (("copy", plan.column("copy")), ("meta", pa.array(headers)),
+                             ("decontam_evidence", self._decontaminate(table)),
+                             ("input_ids", input_ids), ("loss_mask", loss_mask),
+                             ("n_tokens", pa.array(lengths.astype(np.int32))),
+                             ("n_header_tokens", pa.array(header.astype(np.int32))),
+                             ("n_chars", pc.fill_null(pc.utf8_length(table.column("text")), 0)),
+                             ("planned_drop", planned_drop)):
+            scored = scored.append_column(name, column)
+        return scored
 
     def _decontaminate(self, table: pa.Table) -> pa.Array:
-        gate = self.settings["decontam"]
+        gate = self.settings.decontam
         files = decontam.resolve_benchmark_files(self.config.get("github", {}).get("benchmarks"))
-        if not gate["enabled"] or not files:
+        if not gate.enabled or not files:
             return pa.nulls(table.num_rows, pa.string())
-        index = decontam.cached_index(tuple(files), int(gate["ngram"]), int(gate["min_words"]))
+        index = decontam.cached_index(tuple(files), gate.ngram, gate.min_words)
         return index.check(table.column("text"), table.column("repo"), table.column("number"),
                            table.column("url"))
 
-    def _per_document(self, base: pa.Table, live: np.ndarray, encoded) -> pa.Table:
-        """One row per sample; dropped rows get empty token lists (they are not written)."""
-        lengths = np.zeros(base.num_rows, np.int64)
-        lengths[live] = encoded.lengths
-        header = np.zeros(base.num_rows, np.int64)
-        header[live] = encoded.header_lengths
-        encoded.lengths = lengths
-        input_ids, loss_mask = encoded.list_arrays()
-        return (base.append_column("input_ids", input_ids).append_column("loss_mask", loss_mask)
-                .append_column("n_tokens", pa.array(lengths.astype(np.int32)))
-                .append_column("n_header_tokens", pa.array(header.astype(np.int32))))
+    def decide(self, table: pa.Table) -> pa.Array:
+        """The plan's drop ("mixture"), then "contaminated", then "empty"."""
+        reason = pc.if_else(pc.equal(table.column("n_chars"), 0), "empty", None)
+        reason = pc.if_else(pc.is_valid(table.column("decontam_evidence")), "contaminated", reason)
+        planned = table.column("planned_drop")
+        return pc.if_else(pc.is_valid(planned), planned, reason).combine_chunks().cast(pa.string())
 
-    def _packed(self, base: pa.Table, live: np.ndarray, encoded, seq_len: int, shard: int) -> pa.Table:
+    def assemble(self, kept: pa.Table, part: Partition) -> pa.Table:
+        """The shard's rows: one per sample, or packed into seq_len rows (tokenize.pack)."""
+        kept = kept.drop_columns(["n_chars", "planned_drop"])
+        if not self.settings.pack:
+            return kept
+        return self._packed(kept, self.settings.seq_len, part.index)
+
+    def _packed(self, docs: pa.Table, seq_len: int, shard: int) -> pa.Table:
         """Rows of seq_len tokens (the last may be shorter) with the documents they hold."""
-        layout = pack(encoded, seq_len)
+        ids_column = docs.column("input_ids").combine_chunks()
+        mask_column = docs.column("loss_mask").combine_chunks()
+        lengths = pc.list_value_length(ids_column).to_numpy(zero_copy_only=False).astype(np.int64)
+        layout = pack(lengths, seq_len)
         offsets = pa.array(layout["row_offsets"])
         n_rows = len(layout["row_offsets"]) - 1
-        docs = base.take(pa.array(live))
         piece_doc, piece_row = layout["piece_doc"], layout["piece_row"]
         piece_offsets = pa.array(np.searchsorted(piece_row, np.arange(n_rows + 1)).astype(np.int32))
 
@@ -223,13 +208,13 @@ class TokenizeStage(Stage):
             return pa.ListArray.from_arrays(piece_offsets, values)
 
         first = docs.take(pa.array(piece_doc[np.searchsorted(piece_row, np.arange(n_rows))]))
-        packed = pa.table({
+        return pa.table({
             "id": pa.array([f"pack-{shard:05d}-{r:07d}" for r in range(n_rows)], pa.string()),
             "source": first.column("source"), "content_type": first.column("content_type"),
             "tier": first.column("tier"), "language": first.column("language"),
             "meta": first.column("meta"),
-            "input_ids": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pa.array(encoded.ids)),
-            "loss_mask": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pa.array(encoded.mask)),
+            "input_ids": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(ids_column)),
+            "loss_mask": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(mask_column)),
             "n_tokens": pa.array(np.diff(layout["row_offsets"]).astype(np.int32)),
             "doc_ids": per_piece("id"), "doc_sources": per_piece("source"),
             "doc_tiers": per_piece("tier"), "doc_languages": per_piece("language"),
@@ -237,13 +222,6 @@ class TokenizeStage(Stage):
             "doc_starts": pa.ListArray.from_arrays(piece_offsets, pa.array(layout["piece_start"].astype(np.int32))),
             "doc_n_tokens": pa.ListArray.from_arrays(piece_offsets, pa.array(layout["piece_tokens"].astype(np.int32))),
         })
-        dropped = base.filter(pc.is_valid(base.column("drop_reason")))
-        return pa.concat_tables([packed, dropped], promote_options="default")
-
-    def decide(self, table: pa.Table) -> pa.Array:
-        if "drop_reason" in table.column_names:
-            return table.column("drop_reason").combine_chunks()
-        return pa.nulls(table.num_rows, pa.string())
 
     # --- index ---------------------------------------------------------------------------------
     def finish(self, engine) -> dict:
@@ -252,7 +230,7 @@ class TokenizeStage(Stage):
         plan = io.read_json(io.join(self._plan_dir(), "plan.json"))
         shards, totals = [], {key: defaultdict(int) for key in INDEX_KEYS}
         for index in range(plan["shards"]):
-            name = f"part-{index:05d}.parquet"
+            name = part_name(index)
             path = io.join(stage_dir, name)
             with io.open_input(path) as fh:
                 names = pq.read_schema(fh).names
@@ -272,14 +250,18 @@ class TokenizeStage(Stage):
                 for value, count in zip(groups[key], counts.tolist(), strict=True):
                     totals[key][str(value) if value is not None else "unknown"] += int(count)
         index = {
-            "tokenizer": str(self.settings["tokenizer"]),
-            "seq_len": int(self.settings["seq_len"]), "packed": bool(self.settings["pack"]),
+            "tokenizer": self.settings.tokenizer,
+            "seq_len": self.settings.seq_len, "packed": self.settings.pack,
             "shards": shards, "total_rows": sum(s["rows"] for s in shards),
             "total_tokens": sum(s["tokens"] for s in shards),
             "tokens_by": {k: dict(sorted(v.items())) for k, v in totals.items()},
         }
         io.write_json_atomic(io.join(stage_dir, "_index.json"), index)
-        return {"total_tokens": index["total_tokens"], "shards": len(shards)}
+        extra = {"total_tokens": index["total_tokens"], "shards": len(shards),
+                 "input_documents": plan.get("documents")}
+        if self.settings.pack:
+            extra["packed_rows"] = index["total_rows"]
+        return extra
 
 
 def _doc_column(key: str) -> str:

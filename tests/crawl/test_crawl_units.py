@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from crawl.config import BudgetConfig, CrawlConfig, LowUtilityConfig
 from crawl.frontier import Entry, Frontier
 from crawl.guard import address_problem, check_url, parse_networks
 from crawl.parse import parse_html
@@ -16,9 +17,8 @@ from crawl.robots_txt import escape_pattern, path_params_query, valid_product_to
 from crawl.selection.budget import Budget
 from crawl.selection.low_utility import assess
 from crawl.urls import normalize_url, origin
-from pipeline.config import load_defaults
 
-LOW_UTILITY = load_defaults()["crawl"]["low_utility"]
+LOW_UTILITY = LowUtilityConfig()
 PYDOC = "/usr/share/doc/python3.11/html"
 
 
@@ -172,7 +172,7 @@ def test_hashed_classifier_on_python_docs():
 
 
 def test_budget_targets_and_deficits():
-    b = Budget({"category_shares": {"Shop": 0.2}, "default_share": None}, None)
+    b = Budget(BudgetConfig(category_shares={"Shop": 0.2}), None)
     t = b.targets({"Shop", "Docs", "News"})
     assert t == pytest.approx({"Docs": 0.4, "News": 0.4, "Shop": 0.2})
     for _ in range(8):
@@ -180,7 +180,7 @@ def test_budget_targets_and_deficits():
     b.record("Docs")
     d = b.deficits({"Shop", "Docs", "News"})
     assert d["News"] > d["Docs"] > d["Shop"]
-    scaled = Budget({"category_shares": {}, "default_share": None}, {"Shop": 0.1, "Docs": 0.9})
+    scaled = Budget(BudgetConfig(), {"Shop": 0.1, "Docs": 0.9})
     t = scaled.targets({"Shop", "Docs"})
     assert t["Docs"] == pytest.approx(0.9) and t["Shop"] == pytest.approx(0.1)
 
@@ -191,9 +191,9 @@ def test_seeds_from_config_and_file(tmp_path):
 
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("# start here\nhttp://a.example/\n\n  http://b.example/x  \n")
-    settings = {"seeds": ["http://c.example/"], "seeds_file": str(seeds)}
+    settings = CrawlConfig(seeds=["http://c.example/"], seeds_file=str(seeds))
     assert read_seeds(settings) == ["http://c.example/", "http://a.example/", "http://b.example/x"]
     with pytest.raises(ConfigError, match="crawl.seeds"):
-        read_seeds({"seeds": [], "seeds_file": None})
+        read_seeds(CrawlConfig())
     with pytest.raises(InputError, match="crawl.seeds_file"):
-        read_seeds({"seeds": [], "seeds_file": str(tmp_path / "missing.txt")})
+        read_seeds(CrawlConfig(seeds_file=str(tmp_path / "missing.txt")))

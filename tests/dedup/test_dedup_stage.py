@@ -81,7 +81,7 @@ def planted(shared_data, tmp_path_factory):
         pattern = _write_parts(rows, base / f"input-{parts}", parts)
         # components in the driver (default) for 3 parts, distributed rounds for 1 part
         rounds = [] if parts == 3 else ["dedup.driver_components_max_edges=0"]
-        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", *rounds])
+        config = load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}", *rounds])
         runs[parts] = (base / f"run-{parts}", run_stage(4, str(base / f"run-{parts}"), config), pattern)
     return rows, expect, runs
 
@@ -130,7 +130,7 @@ def test_same_clusters_and_rows_for_any_partition_count_and_components_path(plan
 def test_rerun_resumes_without_recomputing(planted):
     _, _, runs = planted
     run, manifest, pattern = runs[1]
-    again = run_stage(4, str(run), load_config(None, [*FAST_SPARK, f"dedup.input={pattern}",
+    again = run_stage(4, str(run), load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}",
                                                       "dedup.driver_components_max_edges=0"]))
     assert again == manifest
 
@@ -151,7 +151,7 @@ def test_a_chain_does_not_remove_what_the_survivor_does_not_resemble(shared_data
     pattern = _write_parts(rows, tmp_path / "input", 1)
     found = {}
     for check in ("exact", "estimate", "disabled"):
-        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "dedup.threshold=0.7",
+        config = load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}", "dedup.threshold=0.7",
                                     f"dedup.survivor_check={check}"])
         run_stage(4, str(tmp_path / check), config)
         found[check] = _clusters(tmp_path / check)
@@ -178,7 +178,7 @@ def test_the_exact_survivor_check_removes_nothing_below_the_cut(shared_data, tmp
     text_of = {r["id"]: r["text"] for r in rows}
     below = {}
     for check in ("exact", "estimate"):
-        config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "dedup.threshold=0.7",
+        config = load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}", "dedup.threshold=0.7",
                                     f"dedup.survivor_check={check}"])
         manifest = run_stage(4, str(tmp_path / check), config)
         cut = manifest["dedup"]["params"]["survivor_check"]
@@ -189,10 +189,10 @@ def test_the_exact_survivor_check_removes_nothing_below_the_cut(shared_data, tmp
     assert below["exact"] == []
     assert below["estimate"]  # the corpus does reach the estimator's error
 
-    import filters.dedup.incore
+    import filters.dedup.driver_path
 
-    monkeypatch.setattr(filters.dedup.incore, "TEXT_BYTES", 20_000)  # ~10 pairs per read
-    config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "dedup.threshold=0.7"])
+    monkeypatch.setattr(filters.dedup.driver_path, "TEXT_BYTES", 20_000)  # ~10 pairs per read
+    config = load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}", "dedup.threshold=0.7"])
     run_stage(4, str(tmp_path / "chunked"), config)
     assert _clusters(tmp_path / "chunked") == _clusters(tmp_path / "exact")
 
@@ -201,7 +201,7 @@ def test_the_exact_survivor_check_removes_nothing_below_the_cut(shared_data, tmp
 def test_a_corpus_without_duplicates_keeps_every_row(shared_data, tmp_path, settings):
     texts = sorted(set(cc_texts(shared_data)))
     pattern = _write_parts([{"id": f"doc-{i}", "text": t} for i, t in enumerate(texts)], tmp_path / "in", 2)
-    manifest = run_stage(4, str(tmp_path / "run"), load_config(None, [*FAST_SPARK, f"dedup.input={pattern}",
+    manifest = run_stage(4, str(tmp_path / "run"), load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}",
                                                                        *settings]))
     assert manifest["rows_out"] == manifest["rows_in"] == len(texts)
     assert manifest["dedup"]["clusters"] == 0 and manifest["dedup"]["unique"] == len(texts)
@@ -238,7 +238,7 @@ def test_connected_components_match_union_find():
 def test_the_driver_samples_by_sparks_own_hash():
     from pyspark.sql import functions as F
 
-    from filters.dedup.incore import spark_xxhash64
+    from filters.dedup.rules import spark_xxhash64
     from pipeline.engines.spark_engine import spark_session
 
     spark = spark_session(load_config(None, FAST_SPARK), "local[*]")
@@ -253,7 +253,7 @@ def test_the_driver_samples_by_sparks_own_hash():
 def test_standalone_spark_cluster_gives_the_local_clusters(planted, spark_cluster, tmp_path):
     _, _, runs = planted
     run, manifest, pattern = runs[1]
-    config = load_config(None, [*FAST_SPARK, f"dedup.input={pattern}", "engine=spark",
+    config = load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}", "engine=spark",
                                 f"spark.master={spark_cluster}"])
     on_cluster = run_stage(4, str(tmp_path / "cluster"), config)
     assert on_cluster["engine"] == "spark"

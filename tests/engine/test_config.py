@@ -21,7 +21,7 @@ def test_unknown_key_is_named(tmp_path):
 
 
 def test_type_mismatch_and_bad_engine_are_named():
-    with pytest.raises(ConfigError, match="'run.rejects_per_reason' expects int"):
+    with pytest.raises(ConfigError, match="'run.rejects_per_reason': Input should be a valid integer"):
         load_config(None, ["run.rejects_per_reason=lots"])
     with pytest.raises(ConfigError, match="'engine'"):
         load_config(None, ["engine=dask"])
@@ -67,3 +67,39 @@ def test_config_hash_can_follow_a_single_key():
     sections = ("tokenize", "github.benchmarks")
     assert config_sha256(base, sections) == config_sha256(other_repos, sections)
     assert config_sha256(base, sections) != config_sha256(other_benchmarks, sections)
+
+
+def test_ranges_live_beside_the_fields_and_name_the_key():
+    with pytest.raises(ConfigError, match=r"'dedup.threshold': Input should be less than 1 \(got 1.5\)"):
+        load_config(None, ["dedup.threshold=1.5"])
+    with pytest.raises(ConfigError, match="'quality.ensemble'"):
+        load_config(None, ["quality.ensemble=median"])
+    with pytest.raises(ConfigError, match="'extract.languages'"):
+        load_config(None, ["extract.languages=english"])
+
+
+def test_unknown_rule_threshold_is_an_error_not_silently_dropped():
+    with pytest.raises(ConfigError, match="unknown config key 'quality.rules.gopher_quality.min_doc_wordz'"):
+        load_config(None, ["quality.rules.gopher_quality.min_doc_wordz=10"])
+
+
+@pytest.mark.parametrize("stage", ["quality", "dedup", "rebalance"])
+def test_old_input_spelling_says_the_new_name(stage):
+    with pytest.raises(ConfigError, match=f"'{stage}.input' was renamed to '{stage}.inputs'"):
+        load_config(None, [f"{stage}.input=[a.parquet]"])
+
+
+def test_every_stage_reads_its_inputs_from_one_key_as_a_list():
+    config = load_config(None, ["dedup.inputs=data/*.parquet", "quality.inputs=[a.parquet, b.parquet]"])
+    assert config["dedup"]["inputs"] == ["data/*.parquet"]
+    assert config["quality"]["inputs"] == ["a.parquet", "b.parquet"]
+    for section in ("extract", "quality", "dedup", "rebalance", "code", "tokenize"):
+        assert "inputs" in config[section]
+
+
+def test_printed_defaults_load_back_to_the_defaults(tmp_path):
+    from pipeline.config import describe_defaults
+
+    path = tmp_path / "defaults.yaml"
+    path.write_text(describe_defaults())
+    assert load_config(path) == load_config(None)

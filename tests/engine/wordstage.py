@@ -13,9 +13,17 @@ import time
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.config import Section
 from pipeline.ids import doc_id
 from pipeline.stage import Partition, Stage
 from schemas.base import DOC_FIELDS
+
+
+class WordsConfig(Section):
+    files: list[str] = []
+    lines_per_partition: int = 2
+    min_words: int = 200
+    sleep: float = 0.0
 
 
 class WordStage(Stage):
@@ -23,11 +31,11 @@ class WordStage(Stage):
     name = "words"
     schema = pa.schema([*DOC_FIELDS, pa.field("n_words", pa.int64())])
     schema_version = "1"
-    config_sections = ("words",)
+    settings_model = WordsConfig
 
     def partitions(self) -> list[Partition]:
-        files = self.settings["files"]
-        per = int(self.settings["lines_per_partition"])
+        files = self.settings.files
+        per = self.settings.lines_per_partition
         parts, index = [], 0
         for path in files:
             with gzip.open(path, "rt") as fh:
@@ -38,7 +46,7 @@ class WordStage(Stage):
         return parts
 
     def score(self, part: Partition) -> pa.Table:
-        time.sleep(float(self.settings.get("sleep", 0)))
+        time.sleep(self.settings.sleep)
         rows = []
         with gzip.open(part.inputs[0], "rt") as fh:
             for i, line in enumerate(fh):
@@ -58,5 +66,5 @@ class WordStage(Stage):
         return table.append_column("n_words", words.cast(pa.int64()))
 
     def decide(self, table: pa.Table) -> pa.Array:
-        short = pc.less(table["n_words"], int(self.settings["min_words"]))
+        short = pc.less(table["n_words"], self.settings.min_words)
         return pc.if_else(short, pa.scalar("too_short"), pa.scalar(None, pa.string()))

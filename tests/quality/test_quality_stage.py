@@ -36,7 +36,7 @@ def inputs(shared_data, heldout_items, tmp_path_factory):
 
 
 def _config(paths, *extra):
-    return load_config(None, [f"quality.input={paths}", "quality.calibration.sample_rows=40", *extra])
+    return load_config(None, [f"quality.inputs={paths}", "quality.calibration.sample_rows=40", *extra])
 
 
 class _InProcess:
@@ -128,7 +128,7 @@ def test_domain_cap_and_stem_weight(shared_data, tmp_path):
     path = tmp_path / "in.parquet"
     pq.write_table(pa.table({"id": [d["name"] for d in docs], "text": [d["text"] for d in docs],
                              "domain": domains}), path)
-    config = load_config(None, [f"quality.input=['{path}']", "quality.domain_cap=0.2",
+    config = load_config(None, [f"quality.inputs=['{path}']", "quality.domain_cap=0.2",
                                 "quality.scorers=[gopher_quality, gopher_repetition, lines]",
                                 "quality.keep_tiers=[high, medium_high, medium, medium_low, low]",
                                 "quality.stem_weight=2.0"])

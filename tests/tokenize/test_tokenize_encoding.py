@@ -4,6 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from filters.tokenize.config import MixtureConfig
 from filters.tokenize.encode import HeaderPolicy, build_headers, encode_documents, pack
 from filters.tokenize.plan import copies_from_weights, make_plan
 from filters.tokenize.tokenizer import (
@@ -117,7 +118,7 @@ def test_packing_cuts_at_seq_len_and_records_every_document_piece(rows):
     enc = encode_documents(tokenizer, texts, None, [""] * len(texts), _policy(enabled=False),
                            mask_meta=True, append_eos=True)
     seq_len = 1024
-    layout = pack(enc, seq_len)
+    layout = pack(enc.lengths, seq_len)
     row_lengths = np.diff(layout["row_offsets"])
     assert (row_lengths[:-1] == seq_len).all() and 0 < row_lengths[-1] <= seq_len
     assert row_lengths.sum() == enc.lengths.sum()
@@ -136,7 +137,7 @@ def test_mixture_weights_give_expected_copies_and_a_seeded_shuffle():
     assert set(copies.tolist()) == {1, 2} and 0.45 < (copies == 2).mean() < 0.55
     meta = pa.table({"id": ids, "file": [0] * 4000, "row": list(range(4000)),
                      "source": ["web"] * 2000 + ["github"] * 2000, "est_tokens": [100] * 4000})
-    mixture = {"profile": "default", "source": {"github": 2.0, "web": 0.0}}
+    mixture = MixtureConfig(source={"github": 2.0, "web": 0.0})
     plan = make_plan(meta, mixture, seed=3, shard_tokens=10_000)
     assert plan.equals(make_plan(meta, mixture, seed=3, shard_tokens=10_000))
     assert not plan.equals(make_plan(meta, mixture, seed=4, shard_tokens=10_000))

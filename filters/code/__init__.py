@@ -1,0 +1,1 @@
+"""Stage 6 (code): code files with OpenCoder rule hits."""

@@ -1,0 +1,101 @@
+"""Stage 3's scorers, by name: each maps a TextBatch (and the `quality:` settings) to one float per
+document, higher = better. The stage runs the ones `quality.scorers` lists, plus the cheap rule
+scorers and `stem`, which are always stored so a re-threshold can switch to them for free.
+
+The four rule sets run once per batch (memoised on it): their scores feed `gopher_quality`,
+`gopher_repetition` and `lines`, their failures become the `rule_failures` column.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from filters.quality import models, rules
+from filters.quality.config import QualityConfig
+from filters.quality.textbatch import TextBatch
+from filters.registry import Registry
+
+SCORERS: Registry = Registry("quality scorer")
+ALWAYS_STORED = ("gopher_quality", "gopher_repetition", "lines", "stem")
+RULE_SETS = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
+STEM_RE = re.compile(
+    r"\b(?:theorem|lemma|proof|equation|integral|derivative|algorithm|matrix|vector|probability|"
+    r"molecule|protein|enzyme|velocity|acceleration|hypothesis|theory|experiment|coefficient|"
+    r"variable|function|polynomial|statistic|quantum|electron|genome|chemical|physics|calculus)s?\b"
+    r"|[=∑∫√π∞≤≥±]", re.IGNORECASE)
+
+
+def rule_sets(batch: TextBatch, settings: QualityConfig) -> dict[str, rules.RuleResult]:
+    """The four rule sets' results for the batch, computed once."""
+    if batch.memo.get("rule_sets") is None:
+        cfg = settings.rules
+        batch.memo["rule_sets"] = {
+            "gopher_quality": rules.gopher_quality(batch, cfg.gopher_quality),
+            "gopher_repetition": rules.gopher_repetition(batch, cfg.gopher_repetition),
+            "c4": rules.c4(batch, cfg.c4),
+            "fineweb": rules.fineweb(batch, cfg.fineweb),
+        }
+    return batch.memo["rule_sets"]
+
+
+def rule_failures(batch: TextBatch, settings: QualityConfig) -> list[list[str]]:
+    """Per document, the failed checks as "rule_set:check"."""
+    failures: list[list[str]] = [[] for _ in batch.texts]
+    for name, result in rule_sets(batch, settings).items():
+        for i, reason in enumerate(result.reasons):
+            if reason is not None:
+                failures[i].append(f"{name}:{reason}")
+    return failures
+
+
+@SCORERS.register("gopher_quality")
+def gopher_quality(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
+    return rule_sets(batch, settings)["gopher_quality"].score
+
+
+@SCORERS.register("gopher_repetition")
+def gopher_repetition(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
+    return rule_sets(batch, settings)["gopher_repetition"].score
+
+
+@SCORERS.register("lines")
+def lines(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
+    results = rule_sets(batch, settings)
+    return rules.lines_score(results["c4"], results["fineweb"])
+
+
+@SCORERS.register("stem")
+def stem(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
+    """Share of words that are STEM vocabulary or math marks (feeds `sample_weight`)."""
+    words = np.maximum(batch.words.per_doc(), 1)
+    return np.array([len(STEM_RE.findall(t)) for t in batch.texts]) / words
+
+
+@SCORERS.register("fasttext_quality")
+def fasttext_quality(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
+    ft = settings.fasttext
+    return models.fasttext_scores(batch.texts, models.resolve(ft.model, models.DEFAULT_FASTTEXT), ft.label)
+
+
+@SCORERS.register("edu")
+def edu(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
+    cfg = settings.edu
+    return models.edu_scores(batch.texts, models.resolve(cfg.head, models.DEFAULT_EDU_HEAD),
+                             cfg.embedder or models.default_embedder_path(), cfg.batch_size)
+
+
+@SCORERS.register("perplexity")
+def perplexity(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
+    return models.perplexity_scores(batch.texts, models.resolve(settings.perplexity.model, models.DEFAULT_LM))
+
+
+def score_texts(texts: list[str], settings: QualityConfig) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+    """Raw scores by scorer name (the listed ones and ALWAYS_STORED) and the failed rule checks."""
+    names = sorted({*ALWAYS_STORED, *settings.scorers})
+    if not texts:
+        return {name: np.zeros(0) for name in names}, []
+    batch = TextBatch(texts)
+    scores = {name: np.asarray(SCORERS.get(name)(batch, settings), dtype=np.float64) for name in names}
+    return scores, rule_failures(batch, settings)

