@@ -19,6 +19,8 @@ def shared_data() -> Path:
     """../shared/data, read in place; tests needing it skip only when ../shared is absent."""
     data = SHARED / "data"
     if not data.is_dir():
+        if os.environ.get("PIPELINE_CI"):  # set by .ci/run: CI always has ../shared, a skip would hide tests
+            pytest.fail(f"../shared/data is missing under CI (looked at {data})")
         pytest.skip(f"needs ../shared/data (not found at {data})")
     return data
 
@@ -35,3 +37,12 @@ def spark_cluster(tmp_path_factory) -> str:
 
     with spark_standalone(tmp_path_factory.mktemp("spark-cluster")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> str:
+    """A real Ray head (`ray start --head`) on loopback, for the whole session: HOST:PORT."""
+    from tests.clusters import ray_head
+
+    with ray_head() as address:
+        yield address

@@ -20,6 +20,7 @@ from scipy import sparse
 from xxhash import xxh32_intdigest
 
 from crawl.selection.labels import FORMATS, TOPICS
+from pipeline.resources import resource
 
 HEAD_PATH = Path(__file__).with_name("head.npz")
 N_FEATURES = 2**14
@@ -52,7 +53,7 @@ def features(texts: list[str]) -> sparse.csr_matrix:
 
 @lru_cache(maxsize=1)
 def _head():
-    data = np.load(HEAD_PATH)
+    data = np.load(resource(HEAD_PATH))
     # (features × classes), C-contiguous: sparse @ dense without a per-call copy
     return (np.ascontiguousarray(data["topic_w"].astype(np.float32).T), data["topic_b"].astype(np.float32),
             np.ascontiguousarray(data["format_w"].astype(np.float32).T), data["format_b"].astype(np.float32))

@@ -94,7 +94,7 @@ class ExtractStage(Stage):
 
     def _document(self, record: RawRecord, source: str, blocklist: Blocklist) -> dict[str, Any]:
         row: dict[str, Any] = {
-            "id": doc_id(source, record.locator, record.payload),
+            "id": doc_id(source, self._stable_locator(record.locator, source), record.payload),
             "source": source,
             "url": record.url,
             "date": record.date,
@@ -124,6 +124,14 @@ class ExtractStage(Stage):
             "date": date or record.date,
             "content_type": content_type_for(record.kind or "", text, record.url),
         }
+
+    def _stable_locator(self, locator: str, source: str) -> str:
+        """A crawled record's place relative to the run folder, so its id does not depend on where
+        the run folder lives (a copied folder, or a cluster that mounts it elsewhere)."""
+        if source == "crawl":
+            _, marker, inside = locator.rpartition("/stage-1/warc/")
+            return marker.lstrip("/") + inside if marker else locator
+        return locator
 
     # ---- decide -----------------------------------------------------------------------------
     def decide(self, table: pa.Table) -> pa.Array:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.resources import resource
+
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_FASTTEXT = MODELS_DIR / "fasttext_quality.ftz"
 DEFAULT_EDU_HEAD = MODELS_DIR / "edu_head.npz"
@@ -21,7 +23,8 @@ DEFAULT_LM = MODELS_DIR / "ngram_lm.npz"
 
 
 def resolve(path: str | None, default: Path) -> str:
-    return str(default) if not path else str(path)
+    """The user's model path, else the packaged default (a real path even under --py-files)."""
+    return str(resource(default)) if not path else str(path)
 
 
 # --------------------------------------------------------------------------- fastText
