@@ -93,7 +93,7 @@ class QualityStage(Stage):
         io.write_json_atomic(self.calibration_path, calibration)
 
     def _domain_keep(self, engine, paths: list[str]) -> dict[str, float]:
-        """Keep fraction per domain so that no domain exceeds domain_cap of all bytes."""
+        """Keep fraction per domain so that no domain holds more than domain_cap of the kept bytes."""
         read = self.read_documents
 
         def domain_bytes(path: str) -> dict[str, int]:
@@ -109,8 +109,8 @@ class QualityStage(Stage):
         for part in engine.map(domain_bytes, paths):
             for domain, size in part.items():
                 totals[domain] = totals.get(domain, 0) + size
-        budget = self.settings.domain_cap * sum(totals.values())
-        return {d: min(1.0, budget / s) for d, s in totals.items() if s > budget}
+        budget = capped_domain_bytes(totals, self.settings.domain_cap)
+        return {d: budget / s for d, s in sorted(totals.items()) if s > budget}
 
     def _calibration(self) -> dict:
         if not hasattr(self, "_cached_calibration"):
@@ -224,6 +224,22 @@ def _domains(table: pa.Table) -> list[str]:
 
     urls = table.column("url").to_pylist() if "url" in table.column_names else [None] * table.num_rows
     return [(urlsplit(u).hostname or "") if u else "" for u in urls]
+
+
+def capped_domain_bytes(sizes: dict[str, int], cap: float) -> float:
+    """Water-filling: the byte budget B such that every domain keeps min(size, B) and each kept
+    domain is at most `cap` of all kept bytes (B = cap × Σ min(size, B)). With too few domains to
+    reach the cap (cap × domains < 1), every domain keeps the smallest one's bytes: equal shares."""
+    ordered = sorted(sizes.values(), reverse=True)
+    rest = float(sum(ordered))
+    for capped, size in enumerate(ordered):
+        if cap * capped >= 1:
+            break
+        budget = cap * rest / (1 - cap * capped)
+        if size <= budget:
+            return budget
+        rest -= size
+    return float(ordered[-1]) if ordered else 0.0
 
 
 def _uniform(doc_id: str, seed: int) -> float:

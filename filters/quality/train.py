@@ -48,7 +48,7 @@ def read_texts(paths: list[str], field: str = "text") -> list[dict]:
 
 
 def train_fasttext(positive: list[str], negative: list[str], out: Path, dim: int = 32,
-                   epoch: int = 20, seed_text_limit: int = 20_000, lr: float = 0.5) -> None:
+                   epoch: int = 20, seed_text_limit: int = 20_000, lr: float = 0.5) -> float:
     """DCLM recipe: supervised fastText, word bigrams, labels __label__hq / __label__cc.
 
     The training runs in a freshly spawned process: fasttext-numpy2's trainer reads memory it
@@ -66,6 +66,7 @@ def train_fasttext(positive: list[str], negative: list[str], out: Path, dim: int
     finally:
         Path(tmp.name).unlink()
     log("train_fasttext", out=str(out), lr=lr)
+    return lr  # the learning rate that trained (lower than asked when SGD diverged)
 
 
 def _train_supervised(path: str, out: str, dim: int, epoch: int, lr: float,

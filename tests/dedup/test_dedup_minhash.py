@@ -145,3 +145,41 @@ def test_lsh_recall_and_precision_at_the_threshold_per_band_setting(pairs, thres
     merged = candidate & (estimated_jaccard(sig_a, sig_b) >= cut)
     assert not merged[truth < target - 0.2].any()
     assert merged[truth >= target + 0.1].mean() >= 0.97
+
+
+def test_signatures_agree_with_datasketch_on_real_text(pairs):
+    """An independent MinHash (datasketch: SHA-1 of each shingle, its own permutations) over the
+    same word 5-gram sets: both estimators are unbiased for the true Jaccard and agree with each
+    other within their sampling error; datasketch's LSH with our bands × rows finds the same
+    high-similarity pairs and ignores the same dissimilar ones."""
+    from datasketch import MinHash, MinHashLSH
+
+    from tests.dedup.dedup_corpus import words
+
+    params = MinhashParams()  # FineWeb's 14 × 8 = 112 permutations
+
+    def datasketch_minhash(text: str) -> MinHash:
+        w = words(text)
+        m = MinHash(num_perm=params.num_perm, seed=1)
+        m.update_batch([" ".join(w[i:i + 5]).encode() for i in range(max(len(w) - 4, 1))])
+        return m
+
+    ours_a = hash_texts(pa.array([p[0] for p in pairs]), params).signatures
+    ours_b = hash_texts(pa.array([p[1] for p in pairs]), params).signatures
+    ours = estimated_jaccard(ours_a, ours_b)
+    theirs_a, theirs_b = [datasketch_minhash(p[0]) for p in pairs], [datasketch_minhash(p[1]) for p in pairs]
+    theirs = np.array([a.jaccard(b) for a, b in zip(theirs_a, theirs_b, strict=True)])
+    truth = np.array([p[2] for p in pairs])
+    sigma = np.sqrt(truth * (1 - truth) / params.num_perm)
+    assert abs(np.mean(ours - truth)) < 0.015 and abs(np.mean(theirs - truth)) < 0.015
+    assert np.mean(np.abs(ours - theirs)) < 2.5 * np.mean(sigma)  # two independent draws: √2·σ·√(2/π) ≈ 1.13σ
+    assert np.corrcoef(ours, theirs)[0, 1] > 0.9
+
+    lsh = MinHashLSH(num_perm=params.num_perm, params=(params.bands, params.rows))
+    for i, m in enumerate(theirs_a):
+        lsh.insert(f"a{i}", m)
+    theirs_found = np.array([f"a{i}" in lsh.query(m) for i, m in enumerate(theirs_b)])
+    ours_found = (band_keys(ours_a, params.bands, params.rows) == band_keys(ours_b, params.bands, params.rows)).any(axis=1)
+    high, low = truth >= 0.85, truth < 0.55  # the S-curve at 14 × 8: P ≥ 0.97 above, ≤ 0.12 below
+    assert high.sum() >= 20 and ours_found[high].mean() >= 0.95 and theirs_found[high].mean() >= 0.95
+    assert low.sum() >= 10 and ours_found[low].mean() <= 0.2 and theirs_found[low].mean() <= 0.2

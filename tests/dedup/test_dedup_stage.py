@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -259,3 +260,93 @@ def test_standalone_spark_cluster_gives_the_local_clusters(planted, spark_cluste
     assert on_cluster["engine"] == "spark"
     assert _clusters(tmp_path / "cluster") == _clusters(run)
     assert [f["sha256"] for f in on_cluster["files"]] == [f["sha256"] for f in manifest["files"]]
+
+
+@pytest.fixture(scope="module")
+def near_copies(shared_data) -> list[dict]:
+    """Real documents and near-copies of them at true Jaccard 0.55-0.97 (some below the cut)."""
+    texts = [t for t in cc_texts(shared_data) + page_texts(shared_data, 40) + wet_texts(shared_data)
+             if len(t.split()) >= 150]
+    rng = random.Random(11)
+    vocabulary = [w for t in texts for w in t.split()]
+    rows = [{"id": f"doc-{i:03d}", "text": t} for i, t in enumerate(texts)]
+    for i, text in enumerate(texts):
+        copy, _ = near_copy_at(text, rng.uniform(0.55, 0.97), rng, vocabulary)
+        rows.append({"id": f"copy-{i:03d}", "text": copy})
+    rng.shuffle(rows)
+    return rows
+
+
+def test_the_manifest_precision_matches_an_independent_true_jaccard(near_copies, tmp_path):
+    """The exact survivor check reports precision 1.0 by construction; recompute every removal's
+    true 5-gram Jaccard with its survivor here, in plain Python, from the texts: all pass the cut,
+    and the manifest's census figures (count, mean, minimum) are those same numbers."""
+    rows = near_copies
+    pattern = _write_parts(rows, tmp_path / "in", 2)
+    manifest = run_stage(4, str(tmp_path / "run"), load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}",
+                                                                       "dedup.threshold=0.7"]))
+    figures = manifest["dedup"]["precision"]
+    cut = manifest["dedup"]["params"]["survivor_check"]
+    text_of = {r["id"]: r["text"] for r in rows}
+    removed = [(i, c[0]) for i, c in _clusters(tmp_path / "run").items() if c[2] == "near_duplicate"]
+    independent = np.array([true_jaccard(text_of[i], text_of[s]) for i, s in removed])
+    assert len(removed) >= 15 and figures["method"] == "census" and figures["sampled"] == len(removed)
+    assert (independent >= cut).all()
+    assert figures["true_jaccard_min"] == pytest.approx(independent.min(), abs=1e-4)
+    assert figures["true_jaccard_mean"] == pytest.approx(independent.mean(), abs=1e-4)
+    copies_above = sum(true_jaccard(text_of[f"doc-{c[5:]}"], text_of[c]) >= 0.8 for c in text_of if c.startswith("copy-"))
+    assert len(removed) >= copies_above - 1  # the pairs well above the threshold were all found (±1 LSH miss)
+
+
+KILL_DRIVER = """
+import json, sys
+from pipeline.config import load_config
+from pipeline.runner import run_stage
+run_stage(4, sys.argv[1], load_config(None, json.loads(sys.argv[2])))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", ["candidate_pairs", "components"])
+def test_killed_inside_the_global_step_resumes_to_the_same_clusters(near_copies, tmp_path, kill_after):
+    """SIGKILL the whole process tree once a named step of the clustering has finished (the later
+    steps not yet), then run again: identical clusters and kept rows; the finished steps are not
+    run again."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.kill import kill_tree
+
+    pattern = _write_parts(near_copies, tmp_path / "in", 2)
+    sets = [*FAST_SPARK, f"dedup.inputs={pattern}", "dedup.threshold=0.7"]
+    reference = run_stage(4, str(tmp_path / "reference"), load_config(None, sets))
+
+    run = tmp_path / "killed"
+    steps = run / "stage-4" / "_work" / "steps"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", KILL_DRIVER, str(run), json.dumps(sets)], cwd=root,
+                            env=dict(os.environ, PYTHONPATH=str(root), PIPELINE_LOG="quiet"),
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not (steps / f"{kill_after}.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the stage ended before the kill"
+        time.sleep(0.02)
+    kill_tree(proc)
+    assert not (run / "stage-4" / "clusters" / "_done.json").exists()  # killed inside the global step
+    finished = sorted(p.stem for p in steps.glob("*.json"))
+
+    import contextlib
+    import io as stdio
+
+    log = stdio.StringIO()
+    with contextlib.redirect_stderr(log):
+        resumed = run_stage(4, str(run), load_config(None, sets))
+    rerun = {json.loads(line)["step"] for line in log.getvalue().splitlines()
+             if line.startswith("{") and json.loads(line).get("event") == "dedup.step"}
+    assert kill_after in finished and not rerun & set(finished)
+    assert _clusters(run) == _clusters(tmp_path / "reference")
+    assert [f["sha256"] for f in resumed["files"]] == [f["sha256"] for f in reference["files"]]
+    assert resumed["dedup"] == reference["dedup"]
