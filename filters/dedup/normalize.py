@@ -2,7 +2,8 @@
 
 The same steps as datatrove's TextNormConfig (what FineWeb shingles): lowercase, diacritics
 stripped, punctuation/symbols/separators → space, every run of digits → "0". CJK and Thai
-characters are words on their own, so unspaced scripts still give many shingles. The UTF-8 bytes
+characters are words on their own (filters/segment.py's unspaced scripts, the pipeline's one
+definition), so unspaced scripts still give many shingles. The UTF-8 bytes
 of an Arrow string array are decoded to code points with numpy and mapped through one table
 built once per process from `unicodedata`.
 """
@@ -16,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from filters.segment import decode_utf8, unspaced_table, utf8_buffers
+
 SPACE = 0x20
 DROP = 0xFFFFFFFF  # combining marks: removed
-_UNSPACED_RANGES = [(0x0E00, 0x0E80), (0x3040, 0x3100), (0x3400, 0x4DC0), (0x4E00, 0xA000),
-                    (0xF900, 0xFB00), (0x20000, 0x40000)]
 _SYMBOL_PLANE_RANGE = (0x1F000, 0x1FB00)  # emoji and pictographs
 
 
@@ -44,37 +45,7 @@ def tables() -> tuple[np.ndarray, np.ndarray]:
     """(code point → normalised code point, code point → is an unspaced-script character) for the
     Basic Multilingual Plane; higher planes are handled by ranges."""
     mapping = np.array([_map_char(chr(c)) for c in range(0x10000)], dtype=np.uint32)
-    unspaced = np.zeros(0x10000, dtype=bool)
-    for lo, hi in _UNSPACED_RANGES:
-        unspaced[lo : min(hi, 0x10000)] = True
-    return mapping, unspaced
-
-
-def utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Views of a string array's offsets (int64, from 0) and data bytes."""
-    strings = strings.cast(pa.large_string())
-    _, offset_buf, data_buf = strings.buffers()
-    offsets = np.frombuffer(offset_buf, dtype=np.int64)[strings.offset : strings.offset + len(strings) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
-
-
-def _decode_utf8(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(code points, offsets in code points) of valid UTF-8 bytes (Arrow guarantees validity)."""
-    if len(data) == 0 or data.max() < 0x80:
-        return data.astype(np.uint32), offsets
-    starts = np.flatnonzero((data & 0xC0) != 0x80)  # first byte of every character
-    code = data[starts].astype(np.uint32)
-    multi = np.flatnonzero(code >= 0x80)
-    first = code[multi]
-    length = 2 + (first >= 0xE0).astype(np.int64) + (first >= 0xF0)
-    value = first & np.where(length == 2, 0x1F, np.where(length == 3, 0x0F, 0x07)).astype(np.uint32)
-    last = len(data) - 1
-    for k in (1, 2, 3):
-        follow = data[np.minimum(starts[multi] + k, last)].astype(np.uint32) & 0x3F
-        value = np.where(length > k, (value << 6) | follow, value)
-    code[multi] = value
-    return code, np.searchsorted(starts, offsets).astype(np.int64)
+    return mapping, unspaced_table()
 
 
 def normalized_codepoints(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,7 +55,7 @@ def normalized_codepoints(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray
         texts = texts.combine_chunks()
     texts = pc.fill_null(texts.cast(pa.string()), "")
     offsets, data = utf8_buffers(texts)
-    code, offsets = _decode_utf8(data, offsets)
+    code, offsets, _ = decode_utf8(data, offsets)
     mapping, unspaced_bmp = tables()
     bmp = code < 0x10000
     if bmp.all():
