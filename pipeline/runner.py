@@ -23,7 +23,7 @@ from pipeline.engines import make_engine
 from pipeline.errors import PipelineError
 from pipeline.log import log
 from pipeline.registry import stage_class
-from pipeline.stage import Kind, Partition, Stage, StageContext
+from pipeline.stage import Kind, Partition, Stage, StageContext, pop_counters
 from pipeline.tables import conform, part_name
 
 
@@ -39,7 +39,7 @@ def run_partition(stage: Stage, stage_dir: str, rejects_per_reason: int, part: P
     """Run one partition end to end; returns its stats, or {"error": one line} (never raises)."""
     where = f"stage-{stage.number} ({stage.name}) partition {part.index}"
     try:
-        table = stage.score(part)
+        table, counters = pop_counters(stage.score(part))
         reasons = stage.decide(table)
         if len(reasons) != table.num_rows:
             raise PipelineError(f"{where}: decide() returned {len(reasons)} reasons for {table.num_rows} rows")
@@ -56,6 +56,7 @@ def run_partition(stage: Stage, stage_dir: str, rejects_per_reason: int, part: P
             "rows_written": written.num_rows,
             "dropped": dropped_counts,
             "sha256": sha,
+            "counters": counters,
         }
         io.write_json_atomic(_marker(stage_dir, part.index), stats)
         return stats
@@ -157,9 +158,14 @@ def run_stage(
         engine.close()
 
     dropped: dict[str, int] = {}
+    counters: dict[str, dict[str, int]] = {}
     for s in stats:
         for reason, count in s["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + count
+        for name, counts in s.get("counters", {}).items():
+            total = counters.setdefault(name, {})
+            for key, count in counts.items():
+                total[key] = total.get(key, 0) + count
     manifest = {
         "stage": cls.number,
         "name": cls.name,
@@ -172,6 +178,7 @@ def run_stage(
         "rows_written": sum(s.get("rows_written", s["rows_out"]) for s in stats),
         "files": [{"path": s["path"], "rows": s.get("rows_written", s["rows_out"]), "sha256": s["sha256"]}
                   for s in stats],
+        **{name: dict(sorted(counts.items())) for name, counts in sorted(counters.items())},
         "started": state["started"],
         "finished": _now(),
         **extra,

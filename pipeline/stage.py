@@ -22,6 +22,7 @@ columns it needs (`required_columns`, checked by `read_documents`), its typed co
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -36,6 +37,27 @@ from pipeline.errors import InputError
 
 if TYPE_CHECKING:
     from pipeline.engines import Engine
+
+
+COUNTERS_KEY = b"pipeline:counters"
+
+
+def with_counters(table: pa.Table, counters: dict[str, dict[str, int]]) -> pa.Table:
+    """Attach a partition's counts of things that are not rows (e.g. stage 2's skipped WARC
+    request/metadata records) to its scored table; the runner sums them into the manifest under
+    each name, beside rows_in / rows_out, which count rows only."""
+    metadata = dict(table.schema.metadata or {})
+    metadata[COUNTERS_KEY] = json.dumps(counters, sort_keys=True).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def pop_counters(table: pa.Table) -> tuple[pa.Table, dict[str, dict[str, int]]]:
+    """(the table without the counters, the counters) for the runner."""
+    metadata = dict(table.schema.metadata or {})
+    raw = metadata.pop(COUNTERS_KEY, None)
+    if raw is None:
+        return table, {}
+    return table.replace_schema_metadata(metadata or None), json.loads(raw)
 
 
 class Kind(StrEnum):

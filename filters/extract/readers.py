@@ -1,8 +1,10 @@
 """Input readers: WARC/WET/ARC archives (warcio) and loose HTML/PDF/ePub/text files.
 
 Every record becomes a RawRecord, usable or not: a record that cannot become a document carries a
-`failure` reason (non_response, http_status, unsupported_type, too_large...) and a file that cannot
-be read to its end yields one extra record with reason unreadable_file naming the file and error.
+`failure` reason (http_status, unsupported_type, too_large...) and a file that cannot be read to
+its end yields one extra record with reason unreadable_file naming the file and error. Records that
+are not documents at all (WARC request, metadata, warcinfo, revisit...) carry `skipped` = their
+type: the stage counts them apart (`records_skipped`), so rows in/out count documents only.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class RawRecord:
     date: str | None = None      # WARC-Date (crawl time) when known
     failure: str | None = None   # drop reason when the record cannot become a document
     detail: str | None = None    # human detail for failures (error message, status, mime)
+    skipped: str | None = None   # WARC type of a record that is no document (request, metadata...)
 
 
 def sniff_file(path: str) -> str:
@@ -186,7 +189,7 @@ def _archive_record(record, max_bytes: int) -> RawRecord:
     date = record.rec_headers.get_header("WARC-Date")
     rtype = record.rec_type
     if rtype not in ("response", "resource", "conversion"):
-        return RawRecord(locator, url, None, date=date, failure="non_response", detail=rtype)
+        return RawRecord(locator, url, None, date=date, skipped=rtype)
     charset = None
     if rtype == "conversion":
         kind = "wet"

@@ -9,6 +9,7 @@ the output is the same whatever the engine.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pyarrow as pa
@@ -26,7 +27,7 @@ from filters.extract.readers import RawRecord, read_file, sniff_file
 from filters.extract.timeout import CallTimeout, call_with_timeout
 from pipeline import io
 from pipeline.ids import doc_id
-from pipeline.stage import Partition, Stage
+from pipeline.stage import Partition, Stage, with_counters
 from schemas.extract import SCHEMA, VERSION
 
 ARCHIVE_KINDS = ("warc", "arc")
@@ -65,11 +66,13 @@ class ExtractStage(Stage):
         html_extract.prepare_process()  # once per worker process
         blocklist = load_blocklist(list(self.settings.blocklist_files))
         source = part.params["source"]
-        rows = [
-            self._document(record, source, blocklist)
-            for path in part.inputs
-            for record in read_file(path, self.settings.max_record_bytes)
-        ]
+        rows, skipped = [], Counter()
+        for path in part.inputs:
+            for record in read_file(path, self.settings.max_record_bytes):
+                if record.skipped:  # a request/metadata/warcinfo record: not a document
+                    skipped[record.skipped] += 1
+                else:
+                    rows.append(self._document(record, source, blocklist))
         columns = {name: [row.get(name) for row in rows] for name in _ROW_FIELDS}
         texts = pa.array(columns.pop("text"), pa.string())
         texts, counts = pii.redact(texts, apply=self.settings.redact_pii)
@@ -90,7 +93,7 @@ class ExtractStage(Stage):
             "extract_failure": pa.array(columns["extract_failure"], pa.string()),
             "extract_detail": pa.array(columns["extract_detail"], pa.string()),
         })
-        return table
+        return with_counters(table, {"records_skipped": dict(skipped)})
 
     def _document(self, record: RawRecord, source: str, blocklist: Blocklist) -> dict[str, Any]:
         row: dict[str, Any] = {

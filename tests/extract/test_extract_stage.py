@@ -80,7 +80,11 @@ def test_real_and_bad_input_end_to_end(shared_data: Path, bad_inputs: Path, tmp_
     dropped = manifest["dropped"]
     assert manifest["rows_in"] == manifest["rows_out"] + sum(dropped.values())
     assert manifest["rows_out"] == kept.num_rows > 60
-    for reason in ("non_response", "http_status", "truncated_file", "too_large", "undecodable",
+    # request/metadata/warcinfo records are not documents: counted apart, not as rows
+    skipped = manifest["records_skipped"]
+    assert skipped.get("request", 0) >= 1 and skipped.get("warcinfo", 0) >= 1, skipped
+    assert "extract:non_response" not in dropped or dropped["extract:non_response"] < 5
+    for reason in ("http_status", "truncated_file", "too_large", "undecodable",
                    "empty_file", "encrypted", "corrupt_pdf", "blocklisted", "unsupported_type"):
         assert dropped.get(f"extract:{reason}", 0) >= 1, (reason, dropped)
     # one counted reason per broken file, naming it
