@@ -4,6 +4,10 @@ Same site, same settings for both sides: robots.txt obeyed, no delay, 16 concurr
 (ours keeps its rule of one request in flight per host, which only makes it slower), all ~530
 pages. Ours runs with the page classifier, the low-utility detector and WARC writing in the loop.
 The site is served by a separate process, so only the crawler's CPU is counted.
+`crawl.python_doc_polite`: the same with politeness on, as each side ships it for real sites:
+ours with its defaults (>= 1 s per host, 5x the response time), Scrapy with DOWNLOAD_DELAY 1,
+one request per domain and AutoThrottle; python3-doc served as 16 hosts so the run stays short,
+530 pages in all.
 Also measured: frontier memory per queued URL at 1M URLs (goal <= 200 bytes), and robots.txt
 parsing + matching against protego on the 4,231 real robots.txt files of protego's test data.
 """
@@ -59,23 +63,66 @@ with timed() as probe:
 '''
 
 
-def crawl_ours(base_url: str, classifier: str = "hashed") -> dict:
-    """Crawl the site with stage 1's crawler (classifier, detector, WARC) into a temp folder."""
+POLITE_HOSTS = 16
+POLITE_PAGES = 530
+
+SCRAPY_POLITE_SCRIPT = r'''
+import sys
+from urllib.parse import urlsplit
+from scrapy.crawler import CrawlerProcess
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spiders import CrawlSpider, Rule
+from bench.harness import timed
+
+bases, pages = sys.argv[1].split(","), [0]
+
+class DocsSpider(CrawlSpider):
+    name = "docs"
+    allowed_domains = [urlsplit(b).hostname for b in bases]
+    start_urls = [b + "/" for b in bases]
+    rules = (Rule(LinkExtractor(), callback="parse_page", follow=True),)
+
+    def parse_start_url(self, response):
+        pages[0] += 1
+        return []
+
+    def parse_page(self, response):
+        pages[0] += 1
+
+process = CrawlerProcess(settings={
+    "ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+    "DOWNLOAD_DELAY": 1.0, "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_START_DELAY": 1.0,
+    "AUTOTHROTTLE_MAX_DELAY": 30.0, "CLOSESPIDER_PAGECOUNT": int(sys.argv[2]),
+    "LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False, "USER_AGENT": "ScrapyBench/2.19",
+    "DEPTH_LIMIT": 0,
+})
+process.crawl(DocsSpider)
+with timed() as probe:
+    process.start()
+    probe.items = pages[0]
+'''
+
+
+def crawl_ours(base_url: str, classifier: str = "hashed", polite: bool = False) -> dict:
+    """Crawl the site with stage 1's crawler (classifier, detector, WARC) into a temp folder.
+    `base_url` may list several sites, comma-separated; polite: the default politeness settings
+    and POLITE_PAGES pages, else no delay and the whole site."""
     from bench.harness import timed
     from crawl.config import CrawlConfig
     from crawl.crawler import Crawler
     from crawl.selection.classifier import make_classifier
     from pipeline.config import load_config
 
-    settings = CrawlConfig.model_validate(load_config(None, [
-        "crawl.allow_networks=[127.0.0.0/8]", "crawl.max_pages=100000", "crawl.max_depth=100",
-        "crawl.concurrency=16", "crawl.min_host_delay=0", f"crawl.classifier={classifier}",
-    ])["crawl"])
+    sets = ["crawl.allow_networks=[127.0.0.0/8]", "crawl.max_depth=100", "crawl.concurrency=16",
+            f"crawl.classifier={classifier}"]
+    sets += ([f"crawl.max_pages={POLITE_PAGES}"] if polite else
+             ["crawl.max_pages=100000", "crawl.min_host_delay=0", "crawl.host_delay_factor=0"])
+    settings = CrawlConfig.model_validate(load_config(None, sets)["crawl"])
     make_classifier(classifier).classify(["warm up the model outside the timed section"])
     with tempfile.TemporaryDirectory() as tmp:
         crawler = Crawler(settings, Path(tmp))
         with timed() as probe:
-            summary = crawler.run([base_url + "/"])
+            summary = crawler.run([b + "/" for b in base_url.split(",")])
             probe.items = summary["pages_attempted"]
         probe.metrics["warc_bytes"] = sum(p.stat().st_size for p in Path(tmp, "warc").glob("*"))
     return {}
@@ -201,15 +248,16 @@ def robots_matching(quick: bool):
     return result
 
 
-def _serve() -> tuple[subprocess.Popen, str]:
+def _serve(hosts: tuple[str, ...] = ("127.0.0.9",)) -> tuple[subprocess.Popen, str]:
+    """python3-doc served by a separate process on each host; their base URLs, comma-separated."""
     robots = Path(tempfile.mkdtemp()) / "robots.txt"
     robots.write_text(ROBOTS)
     proc = subprocess.Popen(
-        [str(OURS_PYTHON), "-m", "crawl.testsite", str(PYDOC), "--host", "127.0.0.9",
+        [str(OURS_PYTHON), "-m", "crawl.testsite", str(PYDOC), *(a for h in hosts for a in ("--host", h)),
          "--robots", str(robots)],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
     )
-    return proc, proc.stdout.readline().strip()
+    return proc, ",".join(proc.stdout.readline().strip() for _ in hosts)
 
 
 def run(quick: bool):
@@ -225,6 +273,22 @@ def run(quick: bool):
                 goals=[Goal(5.0, peer="scrapy")],
                 notes="robots obeyed, 16 concurrent, no delay; ours: hashed classifier + low-utility "
                       "+ gzip WARC in the loop, one request in flight per host",
+            ))
+        finally:
+            server.terminate()
+            server.wait()
+        server, bases = _serve(tuple(f"127.0.2.{i + 1}" for i in range(POLITE_HOSTS)))
+        try:
+            results.append(compare(
+                "crawl.python_doc_polite", call("bench.bench_crawl:crawl_ours", bases, "hashed", True),
+                {"scrapy": Job(peer_python("scrapy"), SCRAPY_POLITE_SCRIPT, [bases, POLITE_PAGES])},
+                unit="pages", reps=1 if quick else 3,
+                input_desc=f"Debian python3-doc served as {POLITE_HOSTS} hosts on loopback, "
+                           f"{POLITE_PAGES} pages",
+                goals=[Goal(5.0, peer="scrapy")],
+                notes="politeness on, as shipped for real sites: ours with its defaults (>= 1 s "
+                      "between requests to a host, 5x its response time, capped at 30 s), Scrapy "
+                      "with DOWNLOAD_DELAY 1, 1 request per domain, AutoThrottle; robots obeyed",
             ))
         finally:
             server.terminate()

@@ -8,12 +8,18 @@ from pipeline.config import Section
 
 
 class LowUtilityConfig(Section):
-    """Signals of thin, keyword-stuffed or link-farm pages (crawl/selection/low_utility.py)."""
+    """Signals of thin, keyword-stuffed or link-farm pages, and the WebOrganizer formats that make a
+    page suspect (crawl/selection/low_utility.py). Flagged pages are dropped by stage 2
+    (`extract.drop_low_utility`). Defaults set from real good pages (tests/crawl/test_low_utility.py)."""
 
     min_words: int = Field(80, ge=0, description="fewer words of visible text → thin page")
-    max_top_word_share: float = Field(0.08, ge=0, le=1, description="one content word above this share of all words → keyword stuffing")
-    max_link_density: float = Field(0.5, ge=0, le=1, description="share of text characters inside links above this → link farm / boilerplate")
-    max_links_per_100_words: float = Field(20.0, ge=0, description="many out-links per word → link farm")
+    max_top_word_share: float = Field(0.25, ge=0, le=1, description="one content word above this share of all words → keyword stuffing")
+    max_link_density: float = Field(0.8, ge=0, description="link farm: link text above this share of the text, and ...")
+    max_links_per_100_words: float = Field(30.0, ge=0, description="... more links than this per 100 words, and ...")
+    min_links: int = Field(50, ge=0, description="... at least this many links")
+    formats: list[str] = Field(["Spam / Ads", "Product Page"], description="WebOrganizer formats that make a page suspect")
+    format_factor: float = Field(0.75, gt=0, le=1, description="a suspect page is judged with every threshold this much stricter")
+    format_min_confidence: float = Field(0.6, ge=0, le=1, description="a suspect format this confident flags the page by itself")
 
 
 class PriorityConfig(Section):
@@ -43,7 +49,11 @@ class CrawlConfig(Section):
     allow_networks: list[str] = Field([], description="CIDRs that may be fetched although private/loopback (e.g. [127.0.0.0/8])")
     max_body_bytes: int = Field(5242880, ge=1, description='bodies are streamed and cut here (reason "too_large")')
     concurrency: int = Field(16, ge=1, description="requests in flight over all hosts (always at most one per host)")
-    min_host_delay: float = Field(0.0, ge=0, description="seconds between two requests to one host when robots.txt has no Crawl-delay")
+    # Politeness (as Heritrix): after a response from a host, wait host_delay_factor x its response
+    # time, at least min_host_delay, at most max_host_delay, and at least the robots.txt Crawl-delay.
+    min_host_delay: float = Field(1.0, ge=0, description="seconds between the end of one request to a host and the next (floor)")
+    host_delay_factor: float = Field(5.0, ge=0, description="the wait is this many times the host's last response time")
+    max_host_delay: float = Field(30.0, ge=0, description="cap of the adaptive wait (a robots.txt Crawl-delay may ask for more)")
     max_crawl_delay: float = Field(30.0, ge=0, description="a robots.txt Crawl-delay is honoured up to this many seconds")
     connect_timeout: float = Field(10.0, gt=0, description="seconds")
     read_timeout: float = Field(20.0, gt=0, description="seconds without a byte from the server")

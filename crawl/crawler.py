@@ -1,7 +1,10 @@
 """The crawl loop: polite scheduling over hosts, robots first, every hop guarded, all logged.
 
 One asyncio loop in the driver. At most one request per host is in flight and requests to a host
-are spaced by its Crawl-delay (else `crawl.min_host_delay`). The next host is chosen by the budget
+are spaced politely: `host_delay_factor` times the host's last response time, at least
+`min_host_delay` (1 s) and at most `max_host_delay` (30 s), as Heritrix does (delayFactor 5,
+minDelay, maxDelay), and never less than the site's robots.txt Crawl-delay (capped at
+`max_crawl_delay`). The next host is chosen by the budget
 (category furthest below its share), then the host's best URL by priority (depth, linking page's
 quality). Each result is written to the WARC, then committed to the SQLite frontier together with
 its out-links; on start, WARC records written after the last commit are replayed.
@@ -238,11 +241,16 @@ class Crawler:
             return None
         return max(1, int(cap * (1.0 - float(self.s.budget.low_utility_host_factor) * h.low_utility_share)))
 
-    def _delay(self, h: Host) -> float:
-        delay = h.policy.crawl_delay(self.token) if h.policy else None
-        if delay is None:
-            return float(self.s.min_host_delay)
-        return min(float(delay), float(self.s.max_crawl_delay))
+    def _delay(self, h: Host, response_seconds: float) -> float:
+        """Seconds from the end of one request to a host to the start of the next: a multiple of
+        how long the server took (a slow server gets more room), between the floor and the cap,
+        raised to the robots.txt Crawl-delay when the site asks for more."""
+        adaptive = self.s.host_delay_factor * response_seconds
+        delay = min(max(adaptive, self.s.min_host_delay), self.s.max_host_delay)
+        asked = h.policy.crawl_delay(self.token) if h.policy else None
+        if asked is not None:
+            delay = max(delay, min(asked, self.s.max_crawl_delay))
+        return delay
 
     async def _step(self, h: Host) -> None:
         """One unit of work for a host: its robots.txt, or its next URL."""
@@ -278,9 +286,11 @@ class Crawler:
                 if self.pages_launched >= self.s.max_pages:
                     return
                 self.pages_launched += 1
+            started = time.monotonic()
             resp = await http_get(self.session, q.url, int(self.s.max_body_bytes),
                                   self.accept if q.kind == "page" else SITEMAP_MIMES)
-            h.next_time = time.monotonic() + self._delay(h) + self._backoff(resp)
+            now = time.monotonic()
+            h.next_time = now + self._delay(h, now - started) + self._backoff(resp)
             self._handle(h, q, resp)
         finally:
             h.in_flight = False
@@ -307,6 +317,7 @@ class Crawler:
         url = normalize_url(h.origin + "/robots.txt")
         h.robots_attempts += 1
         policy = None
+        started = time.monotonic()
         for hop in range(int(self.s.max_redirects) + 1):
             reason, detail = await check_url(url, self.networks)
             if reason:
@@ -332,7 +343,8 @@ class Crawler:
                           resp.exchange)
             break
         h.policy = policy
-        h.next_time = time.monotonic() + self._delay(h)
+        now = time.monotonic()
+        h.next_time = now + self._delay(h, now - started)
         if policy.kind == "rules" and policy.sitemaps and self.s.read_sitemaps:
             maps = [u for u in (normalize_url(s) for s in policy.sitemaps) if u and self._in_scope(u)]
             self._queue([Entry(u, origin(u), 0, SITEMAP_PRIORITY, kind="sitemap") for u in maps])
@@ -398,9 +410,9 @@ class Crawler:
 
     def _page(self, h: Host, q: Queued, resp: Response, row: dict) -> list[Entry]:
         info = parse_html(resp.body, resp.headers.get("x-robots-tag", ""))
-        lu = assess(info, self.s.low_utility)
         prefix = (info.title + " " + info.text)[: int(self.s.classify_chars)]
         topics, formats, t_conf, f_conf = self.classifier.classify([prefix])
+        lu = assess(info, self.s.low_utility, formats[0], f_conf[0])
         row.update(
             content_type="Web", text=info.text[: int(self.s.text_chars)], page_topic=topics[0],
             page_format=formats[0], topic_confidence=round(t_conf[0], 4),

@@ -165,13 +165,15 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", action="append", help="address to serve on (repeatable; default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--robots", type=Path, help="a robots.txt file to serve at /robots.txt")
     args = parser.parse_args()
     robots = args.robots.read_text() if args.robots else None
-    with serve_folder(args.folder, args.host, args.port, robots) as site:
-        print(site.base_url, flush=True)
+    with contextlib.ExitStack() as stack:
+        for host in args.host or ["127.0.0.1"]:
+            site = stack.enter_context(serve_folder(args.folder, host, args.port, robots))
+            print(site.base_url, flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -20,6 +20,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 ROW_CONTENT_TYPE = "application/vnd.stepcrawl.row+json"
+# response-record fields carrying the page's labels (stage 2 reads them: filters/extract/readers.py)
+LABEL_HEADERS = {"StepCrawl-Low-Utility": "low_utility_reasons", "StepCrawl-Page-Topic": "page_topic",
+                 "StepCrawl-Page-Format": "page_format"}
 _HOP_BY_HOP = {"transfer-encoding", "content-encoding", "content-length", "connection", "keep-alive"}
 
 
@@ -102,6 +105,10 @@ class WarcWriter:
             extra = {"WARC-Record-ID": response_id}
             if exchange.truncated:
                 extra["WARC-Truncated"] = "length"
+            # the selection layer's labels travel with the page to stage 2 (extension fields)
+            for header, key in LABEL_HEADERS.items():
+                if row.get(key):
+                    extra[header] = str(row[key])
             response = w.create_warc_record(
                 exchange.url,
                 "response",

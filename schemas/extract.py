@@ -4,7 +4,7 @@ import pyarrow as pa
 
 from schemas.base import DOC_FIELDS
 
-VERSION = "1"
+VERSION = "2"
 
 SCHEMA = pa.schema([
     *DOC_FIELDS,                                   # id, source, content_type, text, url
@@ -17,4 +17,7 @@ SCHEMA = pa.schema([
     pa.field("pii_ips", pa.int32()),
     pa.field("pii_phones", pa.int32()),
     pa.field("n_chars", pa.int64()),
+    pa.field("low_utility", pa.string()),          # stage 1's low-utility reasons ("thin,link_farm"), null if none
+    pa.field("page_topic", pa.string()),           # stage 1's WebOrganizer topic / format of the page (crawl only)
+    pa.field("page_format", pa.string()),
 ])

@@ -1,8 +1,22 @@
-"""Low-utility / SEO page detector: thin content, keyword stuffing, link farms, boilerplate-only.
+"""Low-utility / SEO page detector: thin content, keyword stuffing, link farms, and the
+WebOrganizer format label (Spam / Ads, Product Page...).
 
-Signals are cheap counts over the visible text and links the crawler already has; thresholds come
-from `crawl.low_utility`. Such pages are still recorded; their out-links lose priority and their
-site's budget shrinks.
+Signals are cheap counts over the visible text and links the crawler already has, plus the page
+classifier's format; thresholds come from `crawl.low_utility`. A flagged page keeps its reasons in
+its stage-1 row and its WARC response record (`StepCrawl-Low-Utility`); stage 2 drops it
+(`extract:low_utility`, `extract.drop_low_utility`), and during the crawl its out-links lose
+priority and its site's budget shrinks.
+
+How the format takes part: a page the classifier puts in one of `formats` is judged with every
+threshold `format_factor` times stricter (fewer words is thin, a smaller top-word share is
+stuffing, a lower link density is a farm), and with at least `format_min_confidence` the format
+alone flags it (reason "format"). The distilled format head is modest (0.39 agreement with its
+teacher), so by default it only tightens the thresholds: its confidence on real pages stays far
+below 0.6.
+
+Thresholds were set from real good pages (tests/crawl/test_low_utility.py measures them): the
+219 trafilatura evaluation pages and python3-doc's pages other than its tables of contents and
+indexes. A chapter's table of contents or the general index is a list of links, and is flagged.
 """
 
 from __future__ import annotations
@@ -23,33 +37,38 @@ _STOP = frozenset(
     "such take than them well were what which their there about would these other into could also "
     "then each may der die und das les des est une".split()
 )
+REASONS = ("thin", "keyword_stuffing", "link_farm", "format")
 
 
 @dataclass(frozen=True)
 class LowUtility:
     flag: bool
-    reasons: str        # comma-separated: thin, keyword_stuffing, link_farm, boilerplate
+    reasons: str        # comma-separated, from REASONS
     quality: float      # 0..1, feeds the priority of the page's out-links
 
 
-def assess(info: PageInfo, settings: LowUtilityConfig) -> LowUtility:
+def assess(info: PageInfo, settings: LowUtilityConfig, page_format: str | None = None,
+           format_confidence: float | None = None) -> LowUtility:
+    suspect = bool(page_format) and page_format in settings.formats
+    strict = settings.format_factor if suspect else 1.0  # < 1: stricter thresholds
     reasons = []
     words = info.words
-    if words < settings.min_words:
+    if words < settings.min_words / strict:
         reasons.append("thin")
     # a 6,000-character sample is plenty to see stuffing and keeps long pages cheap
     content = [w for w in _WORD.findall(info.text[:6000].lower()) if w not in _STOP]
-    top_share = 0.0
     if len(content) >= 50:
         top_share = Counter(content).most_common(1)[0][1] / len(content)
-        if top_share > settings.max_top_word_share:
+        if top_share > settings.max_top_word_share * strict:
             reasons.append("keyword_stuffing")
     link_density = info.link_text_chars / max(1, len(info.text))
     links_per_100 = 100.0 * info.n_links / max(1, words)
-    if links_per_100 > settings.max_links_per_100_words and info.n_links >= 20:
+    if (link_density > settings.max_link_density * strict
+            and links_per_100 > settings.max_links_per_100_words * strict
+            and info.n_links >= settings.min_links * strict):
         reasons.append("link_farm")
-    if link_density > settings.max_link_density and "link_farm" not in reasons:
-        reasons.append("boilerplate")
+    if suspect and (format_confidence or 0.0) >= settings.format_min_confidence:
+        reasons.append("format")
     length_score = min(1.0, words / (4.0 * settings.min_words))
     quality = length_score * (1.0 - min(1.0, link_density)) * (0.3 if reasons else 1.0)
     return LowUtility(bool(reasons), ",".join(reasons), round(quality, 4))

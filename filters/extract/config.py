@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from pipeline.config import InputList, Section
@@ -18,6 +20,9 @@ class ExtractConfig(Section):
     max_record_bytes: int = Field(20000000, ge=1, description="a payload (page, PDF, ePub) above this many bytes is dropped (too_large)")
     timeout_seconds: float = Field(10.0, ge=0, description="per-document limit for HTML/PDF/ePub extraction (reason timeout); 0: none")
     blocklist_files: list[str] = Field([], description="files of domain / =exact-host / url:substring rules (reason blocklisted)")
+    drop_low_utility: list[Literal["thin", "keyword_stuffing", "link_farm", "format"]] = Field(
+        ["thin", "keyword_stuffing", "link_farm", "format"],
+        description="stage 1's low-utility reasons that drop a page (reason low_utility); [] keeps them all")
     redact_pii: bool = Field(True, description="replace emails, IPs and phone numbers by placeholders (counts always kept)")
     files_per_partition: int = Field(64, ge=1, description="loose (non-archive) files grouped per partition, in sorted path order")
     pdf_max_pages: int = Field(2000, ge=1, description="pages read from one PDF")

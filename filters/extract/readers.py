@@ -35,6 +35,9 @@ MIME_KINDS = {
     "application/epub+zip": "epub",
     "text/plain": "text",
 }
+# fields stage 1 (crawl/warc.py) writes on its response records: the selection layer's labels
+LABELS = {"StepCrawl-Low-Utility": "low_utility", "StepCrawl-Page-Topic": "page_topic",
+          "StepCrawl-Page-Format": "page_format"}
 EXTENSION_KINDS = {".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf",
                    ".epub": "epub", ".txt": "text"}
 
@@ -50,6 +53,7 @@ class RawRecord:
     failure: str | None = None   # drop reason when the record cannot become a document
     detail: str | None = None    # human detail for failures (error message, status, mime)
     skipped: str | None = None   # WARC type of a record that is no document (request, metadata...)
+    labels: dict[str, str] | None = None  # our crawler's page labels (low_utility, page_topic, page_format)
 
 
 def sniff_file(path: str) -> str:
@@ -216,4 +220,5 @@ def _archive_record(record, max_bytes: int) -> RawRecord:
         kind = sniff_payload(payload)
         if kind is None:
             return RawRecord(locator, url, None, date=date, failure="unsupported_type", detail="unknown payload")
-    return RawRecord(locator, url, kind, payload=payload, charset=charset, date=date)
+    labels = {key: value for header, key in LABELS.items() if (value := record.rec_headers.get_header(header))}
+    return RawRecord(locator, url, kind, payload=payload, charset=charset, date=date, labels=labels or None)

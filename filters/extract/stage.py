@@ -1,8 +1,10 @@
 """Stage 2 — extract: WARC/WET/ARC records and loose HTML/PDF/ePub files → documents.
 
 score(): read every record of the partition's files, extract text (per-document time limit),
-identify the language, redact PII; every record becomes a row, failed ones with `extract_failure`.
-decide(): the failure if any, else too_short / too_long / language, from config.
+identify the language, redact PII; every record becomes a row, failed ones with `extract_failure`;
+WARC records that are no documents (request, metadata...) are counted in `records_skipped`.
+decide(): the failure if any, else low_utility (stage 1's flag, `extract.drop_low_utility`),
+too_short / too_long / language, from config.
 Partitions: one per archive file, loose files grouped `files_per_partition` at a time (sorted), so
 the output is the same whatever the engine.
 """
@@ -92,6 +94,9 @@ class ExtractStage(Stage):
             "n_chars": pc.fill_null(pc.utf8_length(texts), 0).cast(pa.int64()),
             "extract_failure": pa.array(columns["extract_failure"], pa.string()),
             "extract_detail": pa.array(columns["extract_detail"], pa.string()),
+            "low_utility": pa.array(columns["low_utility"], pa.string()),
+            "page_topic": pa.array(columns["page_topic"], pa.string()),
+            "page_format": pa.array(columns["page_format"], pa.string()),
         })
         return with_counters(table, {"records_skipped": dict(skipped)})
 
@@ -103,6 +108,7 @@ class ExtractStage(Stage):
             "date": record.date,
             "extract_failure": record.failure,
             "extract_detail": record.detail,
+            **(record.labels or {}),  # low_utility, page_topic, page_format from our crawler
         }
         if record.failure:
             return row
@@ -148,6 +154,11 @@ class ExtractStage(Stage):
             weak = pc.less(table["language_score"], s.min_language_score)
             language = pc.and_(pc.is_null(reason), pc.or_(other, weak))
             reason = pc.if_else(language, "language", reason)
+        drop = self.settings.drop_low_utility
+        if drop:  # rows stage 1 flagged with one of the listed reasons
+            wanted = "|".join(sorted(drop))
+            low = pc.match_substring_regex(table["low_utility"], f"(?:^|,)(?:{wanted})(?:,|$)")
+            reason = pc.if_else(pc.fill_null(low, False), "low_utility", reason)
         failure = table["extract_failure"]
         return pc.if_else(pc.is_valid(failure), failure, reason).combine_chunks().cast(pa.string())
 
@@ -163,7 +174,7 @@ class ExtractStage(Stage):
 
 
 _ROW_FIELDS = ("id", "source", "content_type", "text", "url", "title", "date",
-               "extract_failure", "extract_detail")
+               "extract_failure", "extract_detail", "low_utility", "page_topic", "page_format")
 
 
 class _Failed(Exception):

@@ -15,7 +15,8 @@ def crawl_config(seeds: list[str], *extra: str) -> dict:
     sets = [
         f"crawl.seeds={seeds!r}".replace("'", '"'),
         "crawl.allow_networks=[127.0.0.0/8]",
-        "crawl.min_host_delay=0",
+        "crawl.min_host_delay=0",  # loopback test sites: no politeness wait unless a test asks
+        "crawl.host_delay_factor=0",
         "run.progress=false",
     ]
     return load_config(None, sets + list(extra))

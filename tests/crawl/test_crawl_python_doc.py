@@ -125,7 +125,8 @@ def _responses_in_warcs(run_dir: Path) -> set[str]:
 def test_sigkill_mid_crawl_then_resume(tmp_path, expected):
     run_dir = tmp_path / "run"
     with serve_folder(PYDOC, host="127.0.0.8", robots_txt=ROBOTS) as site:
-        sets = ["crawl.max_depth=50", "crawl.max_pages=5000", "crawl.min_host_delay=0.02"]
+        sets = ["crawl.max_depth=50", "crawl.max_pages=5000", "crawl.min_host_delay=0.02",
+                "crawl.host_delay_factor=0"]
         config_sets = [f'crawl.seeds=["{site.base_url}/"]', "crawl.allow_networks=[127.0.0.0/8]",
                        "run.progress=false", *sets]
         code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"

@@ -8,17 +8,15 @@ import json
 
 import pytest
 
-from crawl.config import BudgetConfig, CrawlConfig, LowUtilityConfig
+from crawl.config import BudgetConfig, CrawlConfig
 from crawl.frontier import Entry, Frontier
 from crawl.guard import address_problem, check_url, parse_networks
 from crawl.parse import parse_html
 from crawl.robots import policy_from_response, product_token
 from crawl.robots_txt import escape_pattern, path_params_query, valid_product_token
 from crawl.selection.budget import Budget
-from crawl.selection.low_utility import assess
 from crawl.urls import normalize_url, origin
 
-LOW_UTILITY = LowUtilityConfig()
 PYDOC = "/usr/share/doc/python3.11/html"
 
 
@@ -130,23 +128,6 @@ def test_frontier_never_queues_twice_and_persists(tmp_path):
     f.commit()
     assert f.add([b]) == [] and f.next_for_host("http://h:80").url == "http://h/a"
     f.close()
-
-
-def test_low_utility_on_real_pages(shared_data):
-    from pathlib import Path
-
-    index = assess(parse_html(Path(PYDOC, "genindex-all.html").read_bytes()), LOW_UTILITY)
-    assert index.flag and ("link_farm" in index.reasons or "boilerplate" in index.reasons)
-    tutorial = assess(parse_html(Path(PYDOC, "tutorial/controlflow.html").read_bytes()), LOW_UTILITY)
-    assert not tutorial.flag and tutorial.quality > index.quality
-    # real article pages from trafilatura's test set: most are not low-utility
-    pages = sorted((shared_data / "trafilatura/tests/eval").glob("*.html"))[:40]
-    flags = [assess(parse_html(p.read_bytes()), LOW_UTILITY).flag for p in pages]
-    assert sum(flags) < len(flags) / 2
-    stuffed = " ".join(["cheap viagra online"] * 60 + ["buy now best price"] * 10)
-    doc = f"<html><body><p>{stuffed}</p></body></html>".encode()
-    assert "keyword_stuffing" in assess(parse_html(doc), LOW_UTILITY).reasons
-    assert "thin" in assess(parse_html(b"<html><body><p>Hello there</p></body></html>"), LOW_UTILITY).reasons
 
 
 def test_meta_robots_and_links():

@@ -36,7 +36,7 @@ def test_every_warcio_sample_is_read_without_raising(shared_data: Path):
     for path in files:
         records = list(read_file(str(path), MAX))
         assert records, path.name
-        assert all(r.failure or r.kind for r in records)
+        assert all(r.failure or r.kind or r.skipped for r in records)
         usable += sum(1 for r in records if r.kind)
     assert usable >= 10
     wrong = list(read_file(str(shared_data / "warc/warcio/example-wrong-chunks.warc.gz"), MAX))
