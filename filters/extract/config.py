@@ -13,8 +13,8 @@ class ExtractConfig(Section):
     """Stage 2: raw content (WARC/WET/ARC, loose HTML/PDF/ePub) → clean documents (filters/extract/)."""
 
     inputs: InputList = Field(None, description="globs/folders of WARC, WET, ARC, HTML, PDF, ePub files; null: DIR/stage-1/warc/*.warc.gz")
-    languages: list[str] | str = Field(["en"], description="languages kept (fastText lid.176 codes), or `all`")
-    min_language_score: float = Field(0.65, ge=0, le=1, description="keep only if the language probability reaches this (FineWeb: 0.65)")
+    languages: list[str] | str = Field(["zh", "en"], description="languages kept (fastText lid.176 codes), or `all`; the most likely language must be one")
+    min_language_score: float = Field(0.65, ge=0, le=1, description="keep only if the probability of the kept languages among the two most likely reaches this (FineWeb: 0.65)")
     min_chars: int = Field(100, ge=0, description="shorter extracted texts are dropped (reason too_short)")
     max_chars: int = Field(2000000, ge=1, description="longer extracted texts are dropped (reason too_long)")
     max_record_bytes: int = Field(20000000, ge=1, description="a payload (page, PDF, ePub) above this many bytes is dropped (too_large)")

@@ -4,7 +4,9 @@ score(): read every record of the partition's files, extract text (per-document 
 identify the language, redact PII; every record becomes a row, failed ones with `extract_failure`;
 WARC records that are no documents (request, metadata...) are counted in `records_skipped`.
 decide(): the failure if any, else low_utility (stage 1's flag, `extract.drop_low_utility`),
-too_short / too_long / language, from config.
+too_short / too_long / language, from config. Language: the most likely one must be wanted
+(`extract.languages`, default zh and en), and the probability of the wanted languages among the
+two most likely must reach `extract.min_language_score`.
 Partitions: one per archive file, loose files grouped `files_per_partition` at a time (sorted), so
 the output is the same whatever the engine.
 """
@@ -78,7 +80,7 @@ class ExtractStage(Stage):
         columns = {name: [row.get(name) for row in rows] for name in _ROW_FIELDS}
         texts = pa.array(columns.pop("text"), pa.string())
         texts, counts = pii.redact(texts, apply=self.settings.redact_pii)
-        languages, scores = langid.identify([t or "" for t in texts.to_pylist()])
+        languages, scores = langid.identify_ranked([t or "" for t in texts.to_pylist()], k=2)
         table = pa.table({
             "id": pa.array(columns["id"], pa.string()),
             "source": pa.array(columns["source"], pa.string()),
@@ -88,8 +90,10 @@ class ExtractStage(Stage):
             "title": pa.array(columns["title"], pa.string()),
             "domain": pa.array([host_of(u) for u in columns["url"]], pa.string()),
             "date": pa.array(columns["date"], pa.string()),
-            "language": pa.array(languages, pa.string()),
-            "language_score": pa.array(scores, pa.float32()),
+            "language": pa.array([ranked[0] if ranked else None for ranked in languages], pa.string()),
+            "language_score": pa.array(scores[:, 0], pa.float32()),
+            "second_language": pa.array([ranked[1] if len(ranked) > 1 else None for ranked in languages], pa.string()),
+            "second_language_score": pa.array(scores[:, 1], pa.float32()),
             **counts,
             "n_chars": pc.fill_null(pc.utf8_length(texts), 0).cast(pa.int64()),
             "extract_failure": pa.array(columns["extract_failure"], pa.string()),
@@ -151,7 +155,10 @@ class ExtractStage(Stage):
         if s.languages != "all":
             wanted = pa.array(list(s.languages), pa.string())
             other = pc.invert(pc.fill_null(pc.is_in(table["language"], value_set=wanted), False))
-            weak = pc.less(table["language_score"], s.min_language_score)
+            # a mixed page (Chinese with English) is sure enough when its two wanted languages are
+            second = pc.fill_null(pc.is_in(table["second_language"], value_set=wanted), False)
+            mass = pc.add(table["language_score"], pc.if_else(second, table["second_language_score"], 0.0))
+            weak = pc.less(mass, s.min_language_score)
             language = pc.and_(pc.is_null(reason), pc.or_(other, weak))
             reason = pc.if_else(language, "language", reason)
         drop = self.settings.drop_low_utility
