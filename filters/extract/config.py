@@ -13,6 +13,8 @@ class ExtractConfig(Section):
     """Stage 2: raw content (WARC/WET/ARC, loose HTML/PDF/ePub) → clean documents (filters/extract/)."""
 
     inputs: InputList = Field(None, description="globs/folders of WARC, WET, ARC, HTML, PDF, ePub files; null: DIR/stage-1/warc/*.warc.gz")
+    extractor: Literal["native", "trafilatura"] = Field("native", description="HTML main text: native (ours, filters/extract/native.py) or trafilatura (its public extract(), FineWeb's settings)")
+    fallback_below_confidence: float = Field(0.0, ge=0, le=1, description="native only: pages it is less sure of go to trafilatura (0: never); the share is in the manifest")
     languages: list[str] | str = Field(["zh", "en"], description="languages kept (fastText lid.176 codes), or `all`; the most likely language must be one")
     min_language_score: float = Field(0.65, ge=0, le=1, description="keep only if the probability of the kept languages among the two most likely reaches this (FineWeb: 0.65)")
     min_chars: int = Field(100, ge=0, description="shorter extracted texts are dropped (reason too_short)")

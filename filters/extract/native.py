@@ -33,7 +33,7 @@ from filters.extract.loader import load_extension
 _blocks = load_extension("filters.extract._blocks")
 
 # Evidence bits, as _blocks.pyx reads them.
-EV_NEG, EV_POS, EV_SKIP, EV_STRONG, EV_WEAK = 1, 2, 4, 8, 16
+EV_NEG, EV_POS, EV_SKIP, EV_STRONG, EV_WEAK, EV_COMMENT = 1, 2, 4, 8, 16, 32
 
 # class/id words of boilerplate and of content (readability's and trafilatura's heuristics use
 # such lists; matched as whole words of the value, camelCase and -_ split).
@@ -56,6 +56,7 @@ POSITIVE_WORDS = frozenset("""
 """.split())
 HIDDEN_VALUES = frozenset("hidden hide invisible sr-only visually-hidden screen-reader-text d-none".split())
 SKIP_ROLES = frozenset("navigation banner contentinfo complementary search menu menubar dialog alert".split())
+COMMENT_WORDS = frozenset("comment comments commentlist disqus reply replies respond".split())
 STRONG_ROLES = frozenset(("main", "article"))
 STRONG_ITEMPROPS = frozenset(("articlebody", "reviewbody"))
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -72,7 +73,7 @@ def evidence(key: bytes) -> int:
     if {v.lower() for v in class_.split()} & HIDDEN_VALUES:
         return EV_SKIP
     if words & NEGATIVE_WORDS:
-        bits |= EV_NEG
+        bits |= EV_NEG | (EV_COMMENT if words & COMMENT_WORDS else 0)
     elif words & WEAK_NEGATIVE_WORDS:
         bits |= EV_WEAK
     if words & POSITIVE_WORDS:
@@ -91,12 +92,14 @@ class NativeSettings:
     strong_bonus: float = 1.3   # container factor for itemprop=articleBody / role=main
     article_bonus: float = 1.1  # container factor for <article> / <main>
     cjk_weight: float = 2.0     # a CJK character counts as this many characters
-    neg_share: float = 0.5      # boilerplate words count on elements holding less of the text
     weak_prose: float = 300     # weak boilerplate words count on elements with less prose
     box_chars: float = 1000     # inside the container, a box shorter than this...
     box_link: float = 0.4       # ...with a larger share of link characters is a link list
     teaser_prose: float = 400   # a box with a linked heading and less prose is a teaser
     short_context: int = 0      # 1: a short block needs text on both sides to stay; 0: on one
+    sibling_share: float = 0.2  # a sibling of the container scoring this share of it joins it
+    sibling_min: float = 100    # (and at least this much)
+    neg_share: float = 0.5      # boilerplate words are void on an element holding this share of the prose
     low_confidence_chars: int = 250  # a shorter text has low confidence
 
 
@@ -108,6 +111,11 @@ class NativeResult:
 
 _CACHE: dict[bytes, int] = {}
 DEFAULT = NativeSettings()
+
+
+def settings() -> dict:
+    """The settings in force, for the manifest."""
+    return dict(DEFAULT.__dict__)
 
 
 def extract(tree: lxml_html.HtmlElement, settings: NativeSettings = DEFAULT) -> NativeResult:

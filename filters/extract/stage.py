@@ -26,6 +26,7 @@ from filters.extract.config import ExtractConfig
 from filters.extract.content_type import content_type_for
 from filters.extract.decode import charset_from_header, decode_html, looks_binary, utf8_source
 from filters.extract.epub import EpubError, extract_epub
+from filters.extract.native import settings as native_settings
 from filters.extract.pdf import PdfError, extract_pdf
 from filters.extract.readers import RawRecord, read_file, sniff_file
 from filters.extract.timeout import CallTimeout, call_with_timeout
@@ -101,6 +102,7 @@ class ExtractStage(Stage):
             "low_utility": pa.array(columns["low_utility"], pa.string()),
             "page_topic": pa.array(columns["page_topic"], pa.string()),
             "page_format": pa.array(columns["page_format"], pa.string()),
+            "extractor": pa.array(columns["extractor"], pa.string()),
         })
         return with_counters(table, {"records_skipped": dict(skipped)})
 
@@ -120,8 +122,9 @@ class ExtractStage(Stage):
         if rule:
             return {**row, "extract_failure": "blocklisted", "extract_detail": rule}
         try:
-            text, title, date = call_with_timeout(
-                _extract, self.settings.timeout_seconds, record, self.settings.pdf_max_pages
+            text, title, date, extractor = call_with_timeout(
+                _extract, self.settings.timeout_seconds, record, self.settings.pdf_max_pages,
+                (self.settings.extractor, self.settings.fallback_below_confidence),
             )
         except CallTimeout:
             return {**row, "extract_failure": "timeout", "extract_detail": f"over {self.settings.timeout_seconds} s"}
@@ -135,6 +138,7 @@ class ExtractStage(Stage):
             "text": text,
             "title": title,
             "date": date or record.date,
+            "extractor": extractor,
             "content_type": content_type_for(record.kind or "", text, record.url),
         }
 
@@ -145,6 +149,24 @@ class ExtractStage(Stage):
             _, marker, inside = locator.rpartition("/stage-1/warc/")
             return marker.lstrip("/") + inside if marker else locator
         return locator
+
+    def _fallback_share(self) -> dict:
+        """Kept HTML documents whose text came from trafilatura while `native` was chosen (the
+        cascade's fallbacks), and their share."""
+        if self.settings.extractor != "native":
+            return {}
+        stage_dir = self.ctx.stage_dir(self.number)
+        names = [n for n in io.listdir(stage_dir) if n.startswith("part-") and n.endswith(".parquet")]
+        counts = {"native": 0, "trafilatura": 0}
+        for name in names:
+            column = io.read_parquet(io.join(stage_dir, name), ["extractor"])["extractor"]
+            for item in pc.value_counts(column).to_pylist():
+                if item["values"] in counts:
+                    counts[item["values"]] += item["counts"]
+        html = counts["native"] + counts["trafilatura"]
+        return {"fallback_below_confidence": self.settings.fallback_below_confidence,
+                "fallback_documents": counts["trafilatura"],
+                "fallback_share": round(counts["trafilatura"] / html, 4) if html else 0.0}
 
     # ---- decide -----------------------------------------------------------------------------
     def decide(self, table: pa.Table) -> pa.Array:
@@ -172,8 +194,10 @@ class ExtractStage(Stage):
     def finish(self, engine) -> dict:
         return {
             "extract": {
+                "extractor": self.settings.extractor,
+                **self._fallback_share(),
+                "native": native_settings(),
                 "trafilatura": html_extract.TRAFILATURA_SETTINGS,
-                "prepass_remove": html_extract.PREPASS_REMOVE,
                 "langid_model": "fastText lid.176.ftz",
                 "pii_placeholders": pii.PLACEHOLDERS,
             }
@@ -181,7 +205,7 @@ class ExtractStage(Stage):
 
 
 _ROW_FIELDS = ("id", "source", "content_type", "text", "url", "title", "date",
-               "extract_failure", "extract_detail", "low_utility", "page_topic", "page_format")
+               "extract_failure", "extract_detail", "low_utility", "page_topic", "page_format", "extractor")
 
 
 class _Failed(Exception):
@@ -190,39 +214,40 @@ class _Failed(Exception):
         self.reason, self.detail = reason, detail
 
 
-def _extract(record: RawRecord, pdf_max_pages: int) -> tuple[str, str | None, str | None]:
-    """(text, title, date) of one usable record; raises _Failed with a drop reason."""
+def _extract(record: RawRecord, pdf_max_pages: int,
+             html_options: tuple[str, float]) -> tuple[str, str | None, str | None, str]:
+    """(text, title, date, extractor) of one usable record; raises _Failed with a drop reason."""
     kind, data = record.kind, record.payload
     if kind == "html":
         text, _encoding = decode_html(data, charset_from_header(record.charset))
         if text is None:
             raise _Failed("undecodable", _encoding)
         try:
-            result = html_extract.extract_html(utf8_source(data, text, _encoding), record.url)
+            result = html_extract.extract_html(utf8_source(data, text, _encoding), record.url, *html_options)
         except RecursionError:
             raise _Failed("extraction_error", "RecursionError (HTML nested too deeply)") from None
         except ValueError as exc:  # lxml: "Document is empty" and similar parser refusals
             raise _Failed("extraction_error", f"{type(exc).__name__}: {exc}") from None
-        return result.text, result.title, result.date
+        return result.text, result.title, result.date, result.extractor
     if kind in ("wet", "text"):
         if looks_binary(data):
             raise _Failed("undecodable", "binary")
         text, _encoding = decode_html(data, charset_from_header(record.charset))
         if text is None:
             raise _Failed("undecodable", _encoding)
-        return text, None, None
+        return text, None, None, "text"
     if kind == "pdf":
         try:
             result = extract_pdf(data, pdf_max_pages)
         except PdfError as exc:
             raise _Failed(exc.reason, str(exc)) from None
-        return result.text, result.title, None
+        return result.text, result.title, None, "pdfium"
     if kind == "epub":
         try:
             book = extract_epub(data)
         except EpubError as exc:
             raise _Failed("corrupt_epub", str(exc)) from None
-        return book.text, book.title, None
+        return book.text, book.title, None, "ebooklib"
     raise _Failed("unsupported_type", str(kind))
 
 

@@ -110,6 +110,7 @@ def test_real_and_bad_input_end_to_end(shared_data: Path, bad_inputs: Path, tmp_
     assert book["title"] == "A Small Book"
     assert len(set(kept["id"].to_pylist())) == kept.num_rows
     assert manifest["extract"]["trafilatura"]["favor_precision"] is True
+    assert manifest["extract"]["extractor"] == "native" and manifest["extract"]["fallback_share"] == 0.0
     # deterministic: a second run gives identical rows
     again = run_stage(2, str(tmp_path / "run2"), config)
     assert [f["sha256"] for f in again["files"]] == [f["sha256"] for f in manifest["files"]]
@@ -154,3 +155,32 @@ def test_spark_python_workers_run_tasks_in_their_main_thread():
     finally:
         engine.close()
     assert results == [(True, True), (True, True)]
+
+
+def test_cascade_hands_unsure_pages_to_trafilatura_and_counts_them(shared_data: Path, tmp_path: Path):
+    """extract.fallback_below_confidence: pages where ours is less sure go to trafilatura's public
+    API; which extractor made each text is a column, the fallback share is in the manifest."""
+    import trafilatura
+
+    from filters.extract.html import TRAFILATURA_SETTINGS
+
+    base = shared_data / "trafilatura/tests/cache"
+    names = ["blog.python.org.html", "bmjv.de.konsum.html", "en.wikipedia.org.tsne.html"]
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in names:
+        shutil.copy(base / name, pages / name)
+    short = b"<html><body><p>Only a short note, and a link: <a href='/x'>more</a>.</p></body></html>"
+    (pages / "short.html").write_bytes(short)
+    config = _config([str(pages)], "extract.languages=all", "extract.min_chars=10",
+                     "extract.fallback_below_confidence=0.9")
+    manifest = run_stage(2, str(tmp_path / "run"), config)
+    rows = _rows(tmp_path / "run" / "stage-2").to_pylist()
+    by_name = {Path(r["url"]).name: r for r in rows}
+    assert by_name["short.html"]["extractor"] == "trafilatura"  # ours has no confidence in 50 chars
+    fell_back = [r for r in rows if r["extractor"] == "trafilatura"]
+    assert manifest["extract"]["fallback_documents"] == len(fell_back) < len(rows)
+    assert manifest["extract"]["fallback_share"] == round(len(fell_back) / len(rows), 4)
+    for row in fell_back:  # unmodified trafilatura: its own answer on the page
+        raw = (pages / Path(row["url"]).name).read_bytes()
+        assert row["text"] == (trafilatura.extract(raw, **TRAFILATURA_SETTINGS) or "").strip()

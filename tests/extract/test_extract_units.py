@@ -8,20 +8,17 @@ import json
 import random
 import threading
 import time
-from copy import copy
 from pathlib import Path
 
 import pytest
-import trafilatura
 from extract_samples import make_epub, make_pdf, write_warc
 
 from filters import langid
 from filters.blocklist import Blocklist
-from filters.extract import cascade
 from filters.extract.content_type import content_type_for
 from filters.extract.decode import decode_html, utf8_source
 from filters.extract.epub import EpubError, extract_epub
-from filters.extract.html import extract_html, parse, prepass
+from filters.extract.html import extract_html
 from filters.extract.pdf import PdfError, extract_pdf
 from filters.extract.readers import read_file
 from filters.extract.timeout import CallTimeout, call_with_timeout
@@ -178,118 +175,6 @@ def test_empty_and_xml_declared_pages():
     assert "XML declaration in front" in result.text and result.title == "T"
 
 
-def test_gated_fallback_matches_trafilatura_modes(shared_data: Path):
-    """Gate closed = trafilatura's fast mode; gate always open = its full cascade (apart from the
-    teaser blocks its fast-mode recovery keeps); outside the gate trafilatura is unchanged."""
-    from evaldata import load_pages
-
-    from filters.extract.html import _trafilatura
-
-    assert cascade.SUPPORTED  # the pinned trafilatura: the single-run cascade is in use
-    pages = load_pages(shared_data)[:40]
-    same_full = changed_by_fallback = 0
-    for url, html, _ in pages:
-        tree = parse(html)
-        prepass(tree)
-        fast, full = _trafilatura(copy(tree), url, fast=True), _trafilatura(copy(tree), url, fast=False)
-        assert full == (trafilatura.extract(copy(tree), url=url, favor_precision=True, include_comments=False) or "")
-        with cascade.gated_fallback(0):
-            assert _trafilatura(copy(tree), url, fast=True) == fast
-        with cascade.gated_fallback(10**9):
-            opened = _trafilatura(tree, url, fast=True)
-        same_full += opened == full
-        changed_by_fallback += opened != fast
-    assert same_full >= len(pages) - 2
-    assert changed_by_fallback > 0
-
-
-def test_lazy_backups_are_trafilaturas_copies(shared_data: Path, monkeypatch):
-    """Backups rebuilt on demand on every page (threshold 0) are, node for node, the copies
-    trafilatura makes (threshold out of reach): the cleaned tree justext gets (the fallback gate
-    open on every page) and the converted tree of the wild-text recovery, with the same elements
-    consumed; and so are the texts."""
-    from evaldata import load_pages
-    from lxml import etree
-    from trafilatura import main_extractor
-
-    from filters.extract import fast_xpaths
-    from filters.extract.html import _trafilatura
-
-    assert cascade.LAZY_BACKUPS_SUPPORTED
-    seen: list = []
-    compare, recover = cascade.compare_extraction, main_extractor.recover_wild_text
-
-    def compare_recorded(backup, raw, *args):
-        seen.append(("justext input", etree.tostring(backup)))
-        return compare(backup, raw, *args)
-
-    def recover_recorded(backup, body, options, tags, consumed):
-        seen.append(("recovery input", etree.tostring(backup), sorted(etree.tostring(e) for e in consumed)))
-        return recover(backup, body, options, tags, consumed)
-
-    monkeypatch.setattr(cascade, "compare_extraction", compare_recorded)
-    monkeypatch.setattr(main_extractor, "recover_wild_text", recover_recorded)
-    # a comment list only the post-conversion prune removes (dl → list), on a page short enough
-    # for the wild-text recovery
-    comments = ("<html><body><p>A short note.</p><dl id='comments'><dt>Reader</dt><dd>"
-                + "A reader's comment on the note, kept out of the text. " * 5 + "</dd></dl></body></html>")
-    pages = [("http://example.com/c", comments)] + [(url, html) for url, html, _ in load_pages(shared_data)[:60]]
-    pages += [(r.url, r.payload) for r in read_file(str(shared_data / "warc/commoncrawl-whirlwind/whirlwind.warc.gz"), MAX)
-              if r.kind == "html"][:40]
-
-    def run(threshold: int) -> tuple[list[str], list]:
-        monkeypatch.setattr(cascade, "LAZY_BACKUPS_FROM_CHARS", threshold)
-        seen.clear()
-        texts = []
-        for url, html in pages:
-            tree = parse(html)
-            prepass(tree)
-            with fast_xpaths.rewritten(fast_xpaths.mark(tree)), cascade.gated_fallback(10**9):
-                texts.append(_trafilatura(tree, url, fast=True))
-        return texts, list(seen)
-
-    copied, rebuilt = run(10**12), run(0)
-    assert rebuilt == copied
-    kinds = [entry[0] for entry in copied[1]]
-    assert kinds.count("justext input") == len(pages) and kinds.count("recovery input") >= 5
-
-
-def test_forum_test_answers_as_trafilaturas(shared_data: Path):
-    """Ours (regex only where its literal is) decides as trafilatura's on forum-like ld+json and
-    on real pages."""
-    from evaldata import load_pages
-
-    def page(ld: str) -> str:
-        return f"<html><head><script type='application/ld+json'>{ld}</script></head><body><p>x</p></body></html>"
-
-    forum = ['{"@type": "DiscussionForumPosting"}', '{"@type" : ["Article", "DiscussionForumPosting"]}',
-             '{"@type": "Article", "about": "DiscussionForumPosting"}', '{"name": "DiscussionForumPosting"}',
-             '{"@type": ["Article"], "x": "DiscussionForumPosting"}']
-    pages = [page(ld) for ld in forum] + [html for _, html, _ in load_pages(shared_data)[:60]]
-    answers = [(cascade.ORIGINAL_FORUM_TEST(parse(html)), cascade._forum_thread_page(parse(html))) for html in pages]
-    assert all(ours == theirs for theirs, ours in answers)
-    assert [theirs for theirs, _ in answers[:5]] == [True, True, False, False, False]
-
-
-def test_prepass_reads_title_and_date_and_drops_boilerplate():
-    from filters.extract import fast_xpaths
-
-    page = (
-        "<html><head><title> Plain   title </title><meta property='og:title' content='OG title'>"
-        "<meta name='date' content='2021-03-04T10:00:00Z'><script>var x = 1;</script>"
-        "<script type='application/ld+json'>{\"@type\": \"NewsArticle\"}</script></head>"
-        "<body><nav>Home | About</nav><div style='display: none'>hidden text</div><p hidden>more hidden</p>"
-        "<p>Visible <button>Click</button>tail text</p><footer>Footer</footer></body></html>"
-    )
-    tree = parse(page)
-    assert prepass(tree) == ("OG title", "2021-03-04")
-    fast_xpaths.mark(tree)  # hidden blocks go in its walk
-    text = tree.text_content()
-    assert "Visible" in text and "tail text" in text and "NewsArticle" in text
-    for dropped in ("Home | About", "hidden text", "more hidden", "Click", "Footer", "var x"):
-        assert dropped not in text
-
-
 def _real_texts(shared_data: Path, n: int) -> list[str]:
     """English Common Crawl documents (CCNet)."""
     import json
@@ -328,75 +213,6 @@ def test_binary_payload_in_warc_is_read_as_record(tmp_path: Path):
     assert records[0].kind == "html" and decode_html(records[0].payload, "utf-8")[0] is None
 
 
-def test_fast_xpaths_select_what_trafilatura_selects(shared_data: Path):
-    """Every rewritten expression returns the same elements as trafilatura's own, on tricky
-    attributes and on real pages; whole extractions are identical."""
-    from evaldata import load_pages
-
-    from filters.extract import fast_xpaths
-    from filters.extract.html import _main_text
-
-    assert len(fast_xpaths._SWAPS) >= 12
-    tricky = (
-        "<html><body><div id='' class='comment-list'>a</div><div class='comment-list' id='main'>b</div>"
-        "<div id='comments' class='x'>c</div><section class='FullText'>d</section>"
-        "<div style='color: red' id='hidden-box'>e</div><div id='x' style='visibility: hidden'>f</div>"
-        "<div class='post-comments commentary'>g</div><div id='commentary'>h</div><div class='bottom'>i</div>"
-        "<p class='sidebar\nmenu'>j</p><span class='ad-slot  teaser'>k</span>"
-        "<div class='post'>l</div><div class='post x'>m</div><div role='Navigation'>n</div>"
-        "<div role='NAV'>o</div><p aria-hidden='true'>p</p><p aria-hidden='TRUE'>q</p>"
-        "<div style='display: none'>r</div><div data-lp-replacement-content=''>s</div>"
-        "<div class='a' id='reply-1'>t</div><div id='a' class='reply-1'>u</div><div class='reply-1' id='a'>v</div>"
-        "<div id='TEASER'>w</div><div class='Page-Content'>x</div><div class='page-Content'>y</div>"
-        "<article id='story'>z</article><main class='mainly'>1</main><div role='main-x'>2</div></body></html>"
-    )
-    pages = [html for _, html, _ in load_pages(shared_data)[:60]]
-    for html in [tricky, *pages[:20]]:
-        tree = parse(html)
-        prepass(tree)
-        with fast_xpaths.rewritten(fast_xpaths.mark(tree)):
-            for _, _, original, fast in fast_xpaths._SWAPS:
-                assert fast(tree) == original(tree), original.path
-    for (url, html, _), with_marks in zip(load_pages(shared_data)[:60], pages, strict=True):
-        plain_tree, marked_tree = parse(html), parse(with_marks)
-        prepass(plain_tree)
-        fast_xpaths.mark(plain_tree)  # same hidden blocks removed; trafilatura's lists ignore the markers
-        prepass(marked_tree)
-        with fast_xpaths.rewritten(fast_xpaths.mark(marked_tree)):
-            fast_text = _main_text(marked_tree, url)
-        assert fast_text == _main_text(plain_tree, url)
-
-
-def test_marking_walk_in_c_is_the_python_walk(shared_data: Path):
-    """The C walk (built by make setup) sets the same markers, finds the same hidden elements and
-    conditions as the Python walk, on real pages and on tricky attributes (namespaced, entities,
-    repeated names, hidden blocks with marked children)."""
-    from evaldata import load_pages
-    from lxml import etree
-
-    from filters.extract import fast_xpaths
-
-    assert fast_xpaths._markwalk is not None, "filters/extract/_markwalk is not built: run make setup"
-    tricky = ("<html><body class='post' id='x'><div hidden><p class='comment'>a</p></div>"
-              "<p xml:lang='en' class='entry-content &amp; more' style='display:none'>b</p>"
-              "<div aria-hidden='true' role='navigation'><span itemprop='articleBody'>c</span></div>"
-              "<section id='comments' class=''>d</section><!-- c --><p class='share'>e<br/></p></body></html>")
-    pages = [tricky, *(html for _, html, _ in load_pages(shared_data)[:80])]
-    hidden_found = 0
-    for html in pages:
-        in_c, in_python = parse(html), parse(html)
-        prepass(in_c)
-        prepass(in_python)
-        active_c, hidden_c = fast_xpaths._markwalk.walk(in_c, fast_xpaths._NAME_LIST, fast_xpaths._ELEMENT_CACHE,
-                                                        fast_xpaths._element_markers, fast_xpaths._HIDDEN)
-        active_python, hidden_python = fast_xpaths.python_walk(in_python)
-        assert active_c == active_python
-        assert [etree.tostring(e) for e in hidden_c] == [etree.tostring(e) for e in hidden_python]
-        assert etree.tostring(in_c) == etree.tostring(in_python)
-        hidden_found += len(hidden_c)
-    assert hidden_found >= 3
-
-
 def test_prepare_process_freezes_once_and_changes_no_extraction(tmp_path: Path):
     """In a fresh interpreter (the freeze is process-wide): the objects alive after the warm-up
     are frozen once; a second call freezes nothing more; extractions are the same before and after."""
@@ -418,37 +234,3 @@ print(json.dumps([frozen, gc.get_freeze_count(), before == extract_html(page), l
     frozen, frozen_again, same, length = json.loads(out.stdout.strip().splitlines()[-1])
     assert frozen > 10_000 and frozen_again == frozen and same and length > 1000
 
-
-def test_link_density_test_decides_as_trafilatura_on_every_element(shared_data: Path):
-    """Ours (iterdescendants walks) against trafilatura's own (ElementPath walks) on every element
-    of converted trees of real pages and of a page of link-density corner cases, in both modes."""
-    from evaldata import load_pages
-    from lxml import etree
-    from trafilatura import htmlprocessing
-
-    from filters.extract import fast_xpaths
-    from filters.extract.html import _OPTIONS
-
-    assert cascade.LINK_DENSITY_SUPPORTED and htmlprocessing.link_density_test is cascade._link_density_test
-    corner = (
-        "<html><body><div><p>Only <a href='/x'>one link that is long enough to count</a></p></div>"
-        "<div><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a> <a href='/d'>d</a> <a href='/e'>e</a>"
-        " and some text</div><div><a href='/i'><img src='i.png'>pic</a> caption text</div>"
-        "<ul><li><a href='/1'>one</a></li><li><a href='/2'>two</a></li></ul><p><a href='/e'></a></p>"
-        "<div><div><a href='/n'>nested</a></div><p>" + "long paragraph text " * 30 + "</p></div>"
-        "<blockquote><a href='/q'>quoted link</a></blockquote><h2><a href='/h'>heading link</a></h2>"
-        "</body></html>"
-    )
-    pages = [corner, *(html for _, html, _ in load_pages(shared_data)[:40])]
-    tested = 0
-    for html in pages:
-        tree = parse(html)
-        prepass(tree)
-        with fast_xpaths.rewritten(fast_xpaths.mark(tree)):
-            converted = htmlprocessing.convert_tags(htmlprocessing.tree_cleaning(copy(tree), _OPTIONS[True]), _OPTIONS[True])
-        for elem in converted.iter(etree.Element):
-            for favor_precision in (True, False):
-                expected = cascade.ORIGINAL_LINK_DENSITY_TEST(elem, favor_precision)
-                assert cascade._link_density_test(elem, favor_precision) == expected, etree.tostring(elem)[:200]
-            tested += elem.find(".//ref") is not None
-    assert tested > 2000

@@ -1,0 +1,36 @@
+"""Real Chinese pages with expected main text (../shared/data/zh, see its SOURCE.md) and the
+character-bigram F1 the bilingual issue measures extraction by (no word segmentation needed)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+# goose3's expected text is a 150-character prefix of the article (its test compares prefixes):
+# precision against it would be meaningless.
+_PREFIX_ONLY = {"goose3:content/test_bbc_chinese.html"}
+
+
+def load_zh_pages(shared_data: Path) -> list[tuple[str, bytes, str]]:
+    """(id, page bytes, expected text) of the pages whose whole main text is given."""
+    base = shared_data / "zh"
+    rows = [json.loads(line) for line in (base / "html" / "manifest.jsonl").read_text().splitlines()]
+    return [(r["id"], gzip.decompress((base / r["path"]).read_bytes()), r["gt_text"]) for r in rows
+            if r["gt_type"] in ("expected_text", "reference_extraction_html") and r["id"] not in _PREFIX_ONLY]
+
+
+def bigrams(text: str) -> Counter:
+    chars = "".join(text.split())
+    return Counter(chars[i:i + 2] for i in range(len(chars) - 1))
+
+
+def bigram_f1(extracted: str, expected: str) -> float:
+    """F1 of the character bigrams (whitespace removed) of `extracted` against `expected`."""
+    got, want = bigrams(extracted), bigrams(expected)
+    overlap = sum((got & want).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(got.values()), overlap / sum(want.values())
+    return 2 * precision * recall / (precision + recall)
