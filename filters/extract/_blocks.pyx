@@ -17,7 +17,7 @@ PyErr_CheckSignals every 4096 nodes.
 
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.string cimport strcmp
+from libc.string cimport memchr, strcmp
 from libcpp.string cimport string
 from libcpp.vector cimport vector
 
@@ -163,8 +163,8 @@ cdef struct Params:
     double box_link          # ...with more link characters than this share is a link list
     double teaser_prose      # a box with a linked heading and less prose than this is a teaser
     int short_context        # 1: a short block needs good text on both sides; 0: on one side
-    double sibling_share     # a sibling of the container scoring this share of it joins it...
-    double sibling_min       # ...and at least this
+    double negative_damping  # share of a negative subtree's value that counts in its parent
+    double linked_prose      # a paragraph this long stays in the container however linked
     double neg_share         # boilerplate evidence is void on an element with this share of the prose
 
 
@@ -184,8 +184,8 @@ cdef Params _params(dict settings) except *:
     p.box_link = settings["box_link"]
     p.teaser_prose = settings["teaser_prose"]
     p.short_context = settings["short_context"]
-    p.sibling_share = settings["sibling_share"]
-    p.sibling_min = settings["sibling_min"]
+    p.negative_damping = settings["negative_damping"]
+    p.linked_prose = settings["linked_prose"]
     p.neg_share = settings["neg_share"]
     return p
 
@@ -308,8 +308,9 @@ cdef class Page:
             if v > 0:
                 positive[0] += v
             self.score[self.blocks[i].owner] += v
-        for e in range(n - 1, 0, -1):
-            self.score[self.elements[e].parent] += self.score[e]
+        for e in range(n - 1, 0, -1):  # a box worth less than nothing counts damped in its parent
+            v = self.score[e]
+            self.score[self.elements[e].parent] += v if v > 0 else v * p.negative_damping
         cdef int best = 0
         best_score[0] = -1e300
         cdef const Element* el
@@ -327,13 +328,19 @@ cdef class Page:
                 best, best_score[0] = e, s
         return best
 
+    cdef bint linked_sentence(self, const Block* b, const Params* p) noexcept:
+        """A paragraph of one line, long enough to be prose, however much of it is linked (a
+        list of links in a paragraph has line breaks)."""
+        return (self.elements[b.owner].code == T_P and self.length(b, p) >= p.linked_prose
+                and memchr(self.text.c_str() + b.start, b'\n', b.length) == NULL)
+
     cdef bint boxed_out(self, int e, const Params* p) noexcept:
         """A box inside the container that is boilerplate: boilerplate evidence, a short link
         list, or a teaser (a linked heading over little prose)."""
         if self.elements[e].own_neg:
             return True
         if self.chars[e] < p.box_chars and self.links[e] > p.box_link * self.chars[e]:
-            return True
+            return not (self.elements[e].code == T_P and self.chars[e] >= p.linked_prose)
         return self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose
 
     cdef char next_class(self, const vector[char]& kind, size_t j) noexcept:
@@ -362,23 +369,14 @@ cdef class Page:
             self.mark_boilerplate(&p, -1)  # the evidence tells nothing here
             best = self.container(&p, &best_score, &positive)
         self.chosen = best
-        # the container and its siblings that score high enough (readability's sibling rule)
+        # boxes of boilerplate inside the container
         cdef vector[char] scope = vector[char](n, 0)
         cdef vector[char] drop = vector[char](n, 0)
-        cdef int e, parent = self.elements[best].parent
-        cdef double threshold = max(p.sibling_min, p.sibling_share * self.score[best])
+        cdef int e
         scope[best] = 1
-        if best > 0:
-            for e in range(parent + 1, self.elements[parent].end + 1):
-                if (self.elements[e].parent == parent and e != best and self.score[e] >= threshold
-                        and not self.elements[e].neg and not self.boxed_out(e, &p)):
-                    scope[e] = 1
-        for e in range(best, n):
-            if scope[e]:
-                continue
-            if self.elements[e].parent >= best and scope[self.elements[e].parent]:
-                scope[e] = 1
-                drop[e] = drop[self.elements[e].parent] or self.boxed_out(e, &p)
+        for e in range(best + 1, self.elements[best].end + 1):
+            scope[e] = 1
+            drop[e] = drop[self.elements[e].parent] or self.boxed_out(e, &p)
         # jusText's classes inside the container: good text, bad (boilerplate), short (context)
         cdef vector[int] inside
         cdef vector[char] kind
@@ -391,7 +389,8 @@ cdef class Page:
                 continue
             inside.push_back(i)
             code = self.elements[b.owner].code
-            if drop[b.owner] or (self.linky(b, &p) and code != T_H):
+            if drop[b.owner] or (self.linky(b, &p) and code != T_H
+                                 and not self.linked_sentence(b, &p)):
                 kind.push_back(BAD)
             elif code == T_H or self.length(b, &p) < p.short_chars:
                 kind.push_back(HEADING if code == T_H else SHORT)

@@ -1,24 +1,34 @@
-"""Our main-content extractor: blocks, their boilerplate evidence, and the best container.
+"""Our main-content extractor: text blocks, boilerplate evidence, the best-scoring container.
 
-The algorithm (published boilerplate-removal facts, our code):
-1. Walk the parsed page once (_blocks.walk, in C). Subtrees that are boilerplate by tag
-   (navigation, asides, footers, forms' controls, scripts, media) or hidden (the `hidden`
-   attribute, aria-hidden, display:none) are skipped. The rest is cut into blocks at block-level
-   tags, as jusText and Boilerpipe segment a page; each block has its length in characters
-   (CJK characters weighted: no word counts, so Chinese works), its characters inside links
-   (link density, jusText/Boilerpipe) and its sentence punctuation. Block-level elements carry
-   class/id/role/itemprop evidence (`evidence` below: words such as comment, share, related,
-   sidebar against article, content, post, entry; as readability and trafilatura use them).
-2. Each block gets a value: its plain (non-link) length when it reads as text, minus its length
-   when it is link-dense (Boilerpipe's link density) or under boilerplate evidence, a small
-   minus for short blocks (jusText's short class: only context).
-3. The container is the element whose subtree has the largest summed value (a maximum-scoring
-   subtree: it takes the text and stops where menus, link lists and comments outweigh it),
-   with a bonus for content evidence and <article>/<main> (readability's class weights).
-4. Inside it, blocks under boilerplate evidence and link-dense blocks are dropped; the rest
-   is the text, one line per block ("- " for list items, " | " between table cells).
-A low `confidence` (short text, or a container holding little of the page's text value) is what
-the optional cascade (stage.py) hands to trafilatura.
+The algorithm (published boilerplate-removal facts; the code is ours, the hot part in C):
+1. Segment (_blocks.walk, one pass in C over the libxml2 tree). Scripts, styles, forms'
+   controls, media and hidden elements (`hidden`, aria-hidden, display:none, hidden classes,
+   role=navigation...) are skipped. The text is cut into blocks at block-level tags, as jusText
+   and Boilerpipe segment a page; each block has its length in characters (no word counts: a
+   CJK character weighs `cjk_weight`, so Chinese and English compare), its characters inside
+   links (link density) and its sentence punctuation. Block-level elements carry class/id/
+   role/itemprop evidence (`evidence`: whole words such as comment, share, related, sidebar,
+   nav against article, content, post, entry, as readability and trafilatura weigh them), and
+   nav/aside/footer/menu count as boilerplate evidence too.
+2. Value each block (Boilerpipe's shallow features, jusText's classes): its plain text length
+   when it is long enough to be prose; minus its length when it is link-dense or under
+   boilerplate evidence; a small minus when it is short (context only).
+3. The container is the element whose subtree sums the largest value (a maximum-scoring
+   subtree: it grows while text outweighs menus, link lists and comments; a box worth less than
+   nothing weighs `negative_damping` of its value in its parent), times readability-like
+   bonuses for content evidence, itemprop=articleBody/role=main and <article>/<main>.
+   Boilerplate evidence is void on the container found without it and its ancestors, and on
+   elements holding `neg_share` of the prose (a wrapper named "has-sidebar", an <aside> around
+   the article); comment sections stay boilerplate. If no text is left outside boilerplate
+   evidence (a page of teasers), the evidence is ignored.
+4. Inside the container, boxes are dropped when they carry boilerplate evidence, are short link
+   lists (`box_link`), or are teasers (a box opening with a linked heading over little prose);
+   link-dense blocks are dropped, except one-line paragraphs of prose length. Short blocks and
+   headings stay by context (jusText): a heading when text follows it, a short block when text is
+   on one side of it. The kept blocks are the text, one line each ("- " before list items,
+   " | " between the cells of a table row).
+`confidence` (0 for short results, else the container's share of the page's positive value)
+is what the optional cascade (html.py, extract.fallback_below_confidence) hands to trafilatura.
 """
 
 from __future__ import annotations
@@ -41,10 +51,10 @@ NEGATIVE_WORDS = frozenset("""
     nav navbar navigation menu menubar submenu breadcrumb breadcrumbs footer sidebar comment
     comments commentlist disqus reply replies respond share sharing sharer social related
     recommended cookie cookies consent gdpr newsletter subscribe subscription signup login popup
-    modal pagination pager outbrain taboola shoutbox skip teaser teasers readmore recirc paywall
+    modal pagination pager outbrain taboola shoutbox skip readmore recirc
 """.split())
 WEAK_NEGATIVE_WORDS = frozenset("""
-    side aside widget widgets discuss discussion follow recommend recommendations trending popular
+    teaser teasers aside discuss discussion follow recommend recommendations trending popular
     more advert advertisement advertising ads ad sponsor sponsored promo promotion banner toolbar
     paging tags tagcloud taglist masthead rss print byline meta author bio copyright contact legal
     disclaimer foot crumbs overlay register rail extra supplemental donate caption credit credits
@@ -84,7 +94,7 @@ def evidence(key: bytes) -> int:
 @dataclass(frozen=True)
 class NativeSettings:
     link_bad: float = 0.5       # link characters / characters above which a block is boilerplate
-    short_chars: float = 30     # blocks shorter than this (weighted characters) are context only
+    short_chars: float = 40     # blocks shorter than this (weighted characters) are context only
     short_value: float = -0.2   # value per character of a short block
     link_value: float = -1.0    # value per character of a link-dense block
     neg_value: float = -0.3     # value per character of a block under boilerplate evidence
@@ -94,11 +104,11 @@ class NativeSettings:
     cjk_weight: float = 2.0     # a CJK character counts as this many characters
     weak_prose: float = 300     # weak boilerplate words count on elements with less prose
     box_chars: float = 1000     # inside the container, a box shorter than this...
-    box_link: float = 0.4       # ...with a larger share of link characters is a link list
+    box_link: float = 0.3       # ...with a larger share of link characters is a link list
     teaser_prose: float = 400   # a box with a linked heading and less prose is a teaser
     short_context: int = 0      # 1: a short block needs text on both sides to stay; 0: on one
-    sibling_share: float = 0.2  # a sibling of the container scoring this share of it joins it
-    sibling_min: float = 100    # (and at least this much)
+    negative_damping: float = 0.7  # share of a negative box's value that counts in its parent
+    linked_prose: float = 80   # a paragraph this long stays in the container however linked
     neg_share: float = 0.5      # boilerplate words are void on an element holding this share of the prose
     low_confidence_chars: int = 250  # a shorter text has low confidence
 
