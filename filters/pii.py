@@ -68,6 +68,7 @@ _CUE = re.compile(
 )
 # dates (2016-02-01, 01.02.2016, 1/2/2016) are never phone numbers, whatever the cue before them
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+_DATE_HOUR = re.compile(f"(?:{_DATE.pattern})[ T]\\d{{1,2}}")  # a timestamp's date and hour ("2005-03-23 23:47")
 _QUOTES = {"'": "'", '"': '"', "`": "`", "‘": "’", "“": "”"}
 _RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 _RESERVED_TLDS = ("test", "example", "invalid", "localhost", "local")
@@ -214,7 +215,7 @@ def _phone_span(text: str, start: int, raw: str) -> tuple[int, int] | None:
         return None
     end = start + len(raw)
     international = raw.startswith(("+", "00"))
-    if _DATE.fullmatch(raw.replace(" ", "")):
+    if _DATE.fullmatch(raw.replace(" ", "")) or _DATE_HOUR.fullmatch(raw):
         return None
     if not international and not _CUE.search(text[max(0, start - PHONE_CUE_WINDOW):start]):
         return None

@@ -104,7 +104,9 @@ def test_precision_on_real_technical_pages(real_texts):
     # python3-doc, the demo site: almost no IP and no phone redaction any more (was ~410 and ~60)
     pydoc = [pii.find_pii(t) for s, t in real_texts if s == "pydoc"]
     kinds = Counter(k for spans in pydoc for _, _, k in spans)
-    assert kinds["phones"] == 0 and kinds["ips"] <= 2, kinds
+    # (5 IPs: one labelled before, and one public address in four sample log lines of the logging
+    # cookbook, whose code blocks the native extractor keeps)
+    assert kinds["phones"] == 0 and kinds["ips"] <= 5, kinds
 
 
 def _planted(host: str, sentence: str) -> tuple[str, int]:
