@@ -18,9 +18,14 @@ from pipeline.tables import read_documents
 SIGNATURE_SCHEMA_COLUMNS = ("part", "row", "id", "exact", "length", "tier_rank", "shingles", "bands", "sig")
 
 
-def tier_ranks(tiers: pa.ChunkedArray | None, rows: int, tier_order: list[str]) -> pa.Array:
-    """Position of each row's tier in tier_order (0 = best); unknown or missing tiers rank last."""
+def tier_ranks(tiers: pa.ChunkedArray | None, rows: int, tier_order: list[str],
+               survivor_rank: pa.ChunkedArray | None = None) -> pa.Array:
+    """Position of each row's tier in tier_order (0 = best); unknown or missing tiers rank last.
+    A `survivor_rank` column (int, 0 = best), when an input has one, ranks instead of the tier:
+    stage 6 ranks copies of a code file by the stars of their repository, then recency."""
     last = len(tier_order)
+    if survivor_rank is not None and survivor_rank.null_count < len(survivor_rank):
+        return survivor_rank.cast(pa.int32()).combine_chunks()
     if tiers is None:
         return pa.array(np.full(rows, last, dtype=np.int32))
     ranks = pc.index_in(tiers.cast(pa.string()), value_set=pa.array(tier_order, pa.string()))
@@ -52,13 +57,14 @@ def signature_table(table: pa.Table, part: int, params: MinhashParams, tier_orde
     hashes = hash_texts(texts, params)
     n = table.num_rows
     tiers = table.column("tier") if "tier" in table.column_names else None
+    ranks = table.column("survivor_rank") if "survivor_rank" in table.column_names else None
     return pa.table({
         "part": pa.array(np.full(n, part, dtype=np.int32)),
         "row": pa.array(np.arange(n, dtype=np.int32)),
         "id": table.column("id").cast(pa.string()).combine_chunks(),
         "exact": packed_rows(hashes.exact),
         "length": pc.utf8_length(texts).cast(pa.int64()).combine_chunks(),
-        "tier_rank": tier_ranks(tiers, n, tier_order),
+        "tier_rank": tier_ranks(tiers, n, tier_order, ranks),
         "shingles": pa.array(hashes.shingle_counts),
         "bands": packed_rows(band_keys(hashes.signatures, params.bands, params.rows)),  # int64 each
         "sig": packed_rows(hashes.signatures),  # uint32 each
@@ -87,7 +93,8 @@ def write_signatures(job: dict) -> dict:
     if io.exists(job["output"]):
         return {"rows": -1}
     try:
-        table = read_documents(job["input"], columns={"id": pa.string(), "text": pa.string(), "tier": pa.string()})
+        table = read_documents(job["input"], columns={"id": pa.string(), "text": pa.string(), "tier": pa.string(),
+                                                           "survivor_rank": pa.int32()})
         sigs = signature_table(table, job["part"], job["params"], job["tier_order"])
         write_uncompressed(job["output"], sigs)
         return {"rows": sigs.num_rows}
