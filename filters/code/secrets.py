@@ -76,7 +76,7 @@ def _is_personal_email(address: str, text: str, end: int) -> bool:
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
     out, at = [], 0
-    for start, end, placeholder in sorted(spans):
+    for start, end, placeholder in sorted(spans, key=lambda s: (s[0], -s[1])):  # the longest first
         if start < at:  # overlaps an earlier span: already replaced
             continue
         out.append(text[at:start])
