@@ -87,7 +87,7 @@ def validate_section(model: type[Section], data: Any, where: str) -> Section:
         return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        key = prefix + ".".join(str(part) for part in error["loc"])
+        key = prefix + ".".join(str(part) for part in error["loc"]) if error["loc"] else where
         if error["type"] == "extra_forbidden":
             raise ConfigError(f"unknown config key '{key}'") from None
         raise ConfigError(f"config key '{key}': {error['msg']} (got {error.get('input')!r})") from None

@@ -25,6 +25,9 @@ INPUT_COLUMNS: dict[str, pa.DataType] = {
     "tier": pa.string(),
     "language": pa.string(),
     "domain": pa.string(),
+    "topic": pa.string(),                          # stage 5's WebOrganizer topic (the header's domain)
+    "page_topic": pa.string(),                     # stage 1's page topic, carried by stage 2
+    "dataset": pa.string(),                        # the dataset a row came from (the header's source)
     "url": pa.string(),
     "dup_cluster_id": pa.string(),
     "kind": pa.string(),

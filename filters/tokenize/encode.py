@@ -19,7 +19,11 @@ import xxhash
 from filters.tokenize.config import HeaderConfig
 from filters.tokenize.tokenizer import ENDOFTEXT, TokenizerAdapter
 
-BUILTIN_COLUMNS = {"type": "content_type", "lang": "language", "domain": "domain"}
+BUILTIN_COLUMNS = {"type": "content_type", "lang": "language", "source": "source"}
+# The subject domain, best first: stage 5's WebOrganizer topic, else stage 1's page topic.
+TOPIC_COLUMNS = ("topic", "page_topic")
+# The dataset a row came from (crawl category, Common Crawl dump, code, GitHub kind), else `source`.
+SOURCE_COLUMNS = ("dataset", "source")
 URL_HOST = r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/]*@)?(?P<host>[^/:?#]+)"
 
 
@@ -37,6 +41,7 @@ class HeaderPolicy:
     special_tokens: bool = True
     uppercase: tuple[str, ...] = ("lang",)
     dropout: tuple[tuple[str, float], ...] = ()
+    domain_from: str = "topic"
 
     @classmethod
     def from_settings(cls, header: HeaderConfig) -> HeaderPolicy:
@@ -44,23 +49,37 @@ class HeaderPolicy:
             enabled=header.enabled, fields=tuple(header.fields), columns=tuple(sorted(header.columns.items())),
             format=header.format, separator=header.separator, prefix=header.prefix, suffix=header.suffix,
             special_tokens=header.special_tokens, uppercase=tuple(header.uppercase),
-            dropout=tuple(sorted(header.dropout.items())),
+            dropout=tuple(sorted(header.dropout.items())), domain_from=header.domain_from,
         )
-
-    def column_for(self, key: str) -> str:
-        return dict(self.columns).get(key) or BUILTIN_COLUMNS.get(key, key)
 
     def markers(self) -> tuple[str, ...]:
         return (self.prefix, self.suffix) if self.enabled and self.special_tokens else ()
 
 
+def _first_present(table: pa.Table, columns: tuple[str, ...]) -> pa.ChunkedArray:
+    """Per row, the first non-empty value among these columns (null when none has one)."""
+    values = pa.nulls(table.num_rows, pa.string())
+    for name in reversed(columns):
+        if name in table.column_names:
+            column = table.column(name).cast(pa.string())
+            values = pc.if_else(pc.fill_null(pc.not_equal(column, ""), False), column, values)
+    return values
+
+
 def _field_values(table: pa.Table, policy: HeaderPolicy, key: str) -> list[str | None]:
-    column = policy.column_for(key)
-    values = table.column(column) if column in table.column_names else pa.nulls(table.num_rows, pa.string())
-    values = values.cast(pa.string())
-    if key == "domain" and "url" in table.column_names:  # no domain column: the url's host
-        host = pc.struct_field(pc.extract_regex(table.column("url").cast(pa.string()), URL_HOST), "host")
-        values = pc.coalesce(values, pc.utf8_lower(host))
+    if key in dict(policy.columns):
+        values = _first_present(table, (dict(policy.columns)[key],))
+    elif key == "domain" and policy.domain_from == "topic":
+        values = _first_present(table, TOPIC_COLUMNS)
+    elif key == "domain":  # the site: the domain column, else the url's host
+        values = _first_present(table, ("domain",))
+        if "url" in table.column_names:
+            host = pc.struct_field(pc.extract_regex(table.column("url").cast(pa.string()), URL_HOST), "host")
+            values = pc.coalesce(values, pc.utf8_lower(host))
+    elif key == "source":
+        values = _first_present(table, SOURCE_COLUMNS)
+    else:
+        values = _first_present(table, (BUILTIN_COLUMNS.get(key, key),))
     if key in policy.uppercase:
         values = pc.utf8_upper(values)
     return values.to_pylist()
@@ -186,26 +205,43 @@ def encode_documents(tokenizer: TokenizerAdapter, texts: list[str], spans: list 
     return Encoded(ids, mask, lengths, header_lengths, payload)
 
 
-def pack(lengths: np.ndarray, seq_len: int) -> dict[str, np.ndarray]:
-    """Concatenate documents of these token lengths and cut every seq_len tokens.
+def pack(lengths: np.ndarray, header_lengths: np.ndarray, seq_len: int) -> dict[str, np.ndarray]:
+    """Documents [header][payload] of these token lengths laid into rows of at most seq_len tokens.
 
-    Returns row offsets into the flat arrays plus, per (row, document piece), the row, the document
-    index, the start inside the row and the number of its tokens in that row.
+    Packing keeps the conditioning s = [M; x]: a document continued into the next row carries its
+    header there again, and a document (or continuation) never starts where its header and one
+    payload token do not fit (that row ends short). Returns `index` (positions into the documents'
+    concatenated tokens, in row order: repeated headers appear again), `row_offsets` into it, and per
+    piece its row, document, start inside the row, tokens, header tokens and payload offset.
     """
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
-    ends = starts + lengths
-    total = int(lengths.sum())
-    n_rows = -(-total // seq_len)
-    row_offsets = np.minimum(np.arange(n_rows + 1, dtype=np.int64) * seq_len, total)
-    present = lengths > 0
-    first_row = starts[present] // seq_len
-    last_row = (ends[present] - 1) // seq_len
-    docs = np.flatnonzero(present)
-    span = last_row - first_row + 1
-    piece_doc = np.repeat(docs, span)
-    piece_row = np.repeat(first_row, span) + (np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span))
-    row_start = piece_row * seq_len
-    piece_begin = np.maximum(starts[piece_doc], row_start)
-    piece_end = np.minimum(ends[piece_doc], row_start + seq_len)
-    return {"row_offsets": row_offsets, "piece_row": piece_row, "piece_doc": piece_doc,
-            "piece_start": piece_begin - row_start, "piece_tokens": piece_end - piece_begin}
+    doc_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
+    too_long = np.flatnonzero(header_lengths + 1 > seq_len)
+    if too_long.size:
+        raise ValueError(f"a header of {int(header_lengths[too_long[0]])} tokens does not fit seq_len {seq_len}")
+    pieces: list[tuple[int, int, int, int, int, int]] = []  # row, doc, start, header, payload from, payload to
+    row, fill = 0, 0
+    for doc in range(len(lengths)):
+        header, payload = int(header_lengths[doc]), int(lengths[doc] - header_lengths[doc])
+        done = 0
+        while True:
+            if fill and seq_len - fill < header + min(1, payload - done):
+                row, fill = row + 1, 0
+            take = min(payload - done, seq_len - fill - header)
+            pieces.append((row, doc, fill, header, done, done + take))
+            fill, done = fill + header + take, done + take
+            if done >= payload:
+                break
+            row, fill = row + 1, 0
+    table = np.array(pieces, dtype=np.int64).reshape(-1, 6)
+    piece_row, piece_doc, piece_start, piece_header, start, end = table.T
+    tokens = piece_header + end - start
+    index = np.concatenate([
+        np.concatenate([np.arange(doc_starts[d], doc_starts[d] + h),
+                        np.arange(doc_starts[d] + h + a, doc_starts[d] + h + b)])
+        for d, h, a, b in zip(piece_doc, piece_header, start, end, strict=True)
+    ]).astype(np.int64) if len(table) else np.zeros(0, np.int64)
+    n_rows = int(piece_row[-1]) + 1 if len(table) else 0
+    row_tokens = np.bincount(piece_row, weights=tokens, minlength=n_rows).astype(np.int64)
+    return {"index": index, "row_offsets": np.concatenate([[0], np.cumsum(row_tokens)]).astype(np.int64),
+            "piece_row": piece_row, "piece_doc": piece_doc, "piece_start": piece_start,
+            "piece_tokens": tokens, "piece_header": piece_header, "piece_offset": start}

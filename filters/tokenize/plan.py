@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 
 from filters.tokenize.config import MixtureConfig
@@ -29,6 +30,10 @@ def row_weights(meta: pa.Table, mixture: MixtureConfig) -> np.ndarray:
     """Product of the per-source / tier / content_type / kind weights (1.0 when not listed)."""
     profile = PROFILES[mixture.profile]
     weights = np.ones(meta.num_rows)
+    for column in mixture.weight_columns:  # upstream per-row weights
+        if column in meta.column_names:
+            values = pc.fill_null(meta.column(column).cast(pa.float64()), 1.0).to_numpy(zero_copy_only=False)
+            weights *= np.maximum(values, 0.0)
     for column in WEIGHTED_COLUMNS:
         table = {**profile.get(column, {}), **getattr(mixture, column)}
         if not table or column not in meta.column_names:

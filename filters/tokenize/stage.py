@@ -35,10 +35,12 @@ INDEX_KEYS = ("source", "tier", "language", "content_type")
 STRING = pa.string()
 
 
-def _file_metadata(tokenizer_setting: str, markers: tuple[str, ...], item: tuple[int, str]) -> bytes:
+def _file_metadata(tokenizer_setting: str, markers: tuple[str, ...], weight_columns: tuple[str, ...],
+                   item: tuple[int, str]) -> bytes:
     """Per input file: the planning columns, text bytes and a tokens-per-byte estimate (IPC bytes)."""
     file_index, path = item
-    table = read_documents(path, columns={c: INPUT_COLUMNS[c] for c in ("id", "text", *WEIGHTED_COLUMNS)})
+    columns = {c: INPUT_COLUMNS[c] for c in ("id", "text", *WEIGHTED_COLUMNS)}
+    table = read_documents(path, columns={**columns, **{c: pa.float64() for c in weight_columns}})
     text = table.column("text").fill_null("")
     n_bytes = pc.binary_length(text.cast(pa.binary())).to_numpy().astype(np.int64)
     sample, size = [], 0
@@ -98,7 +100,8 @@ class TokenizeStage(Stage):
         if self.settings.append_eos and tokenizer.special_id(ENDOFTEXT) is None:
             raise ConfigError(f"tokenize.append_eos: tokenizer {tokenizer.name} has no {ENDOFTEXT} token")
         files = self.input_files()
-        fn = functools.partial(_file_metadata, self.settings.tokenizer, self.policy.markers())
+        fn = functools.partial(_file_metadata, self.settings.tokenizer, self.policy.markers(),
+                               tuple(self.settings.mixture.weight_columns))
         blobs = engine.map(fn, list(enumerate(files)))
         meta = pa.concat_tables([pa.ipc.open_stream(b).read_all() for b in blobs])
         header_tokens = 24 if self.policy.enabled else 0
@@ -151,7 +154,7 @@ class TokenizeStage(Stage):
         tokenizer = load_tokenizer(settings.tokenizer, policy.markers())
         encoded = encode_documents(
             tokenizer, docs.column("text").fill_null("").to_pylist(), spans if any(spans) else None,
-            [headers[i] for i in samples], policy, settings.mask_meta, settings.append_eos)
+            [headers[i] for i in samples], policy, settings.meta_loss == "masked", settings.append_eos)
         lengths = np.zeros(table.num_rows, np.int64)
         lengths[samples] = encoded.lengths
         header = np.zeros(table.num_rows, np.int64)
@@ -193,18 +196,23 @@ class TokenizeStage(Stage):
         return self._packed(kept, self.settings.seq_len, part.index)
 
     def _packed(self, docs: pa.Table, seq_len: int, shard: int) -> pa.Table:
-        """Rows of seq_len tokens (the last may be shorter) with the documents they hold."""
+        """Rows of at most seq_len tokens with the documents they hold; a document continued into
+        the next row carries its header again (encode.pack)."""
         ids_column = docs.column("input_ids").combine_chunks()
-        mask_column = docs.column("loss_mask").combine_chunks()
         lengths = pc.list_value_length(ids_column).to_numpy(zero_copy_only=False).astype(np.int64)
-        layout = pack(lengths, seq_len)
-        offsets = pa.array(layout["row_offsets"])
+        headers = docs.column("n_header_tokens").to_numpy().astype(np.int64)
+        layout = pack(lengths, headers, seq_len)
+        take = pa.array(layout["index"])
+        offsets = pa.array(layout["row_offsets"].astype(np.int32))
         n_rows = len(layout["row_offsets"]) - 1
         piece_doc, piece_row = layout["piece_doc"], layout["piece_row"]
         piece_offsets = pa.array(np.searchsorted(piece_row, np.arange(n_rows + 1)).astype(np.int32))
 
-        def per_piece(column: str, kind: pa.DataType = STRING) -> pa.ListArray:
-            values = docs.column(column).take(pa.array(piece_doc)).combine_chunks().cast(kind)
+        def per_piece(values, kind: pa.DataType = STRING) -> pa.ListArray:
+            if isinstance(values, str):
+                values = docs.column(values).take(pa.array(piece_doc)).combine_chunks().cast(kind)
+            else:
+                values = pa.array(values.astype(np.int32))
             return pa.ListArray.from_arrays(piece_offsets, values)
 
         first = docs.take(pa.array(piece_doc[np.searchsorted(piece_row, np.arange(n_rows))]))
@@ -213,14 +221,16 @@ class TokenizeStage(Stage):
             "source": first.column("source"), "content_type": first.column("content_type"),
             "tier": first.column("tier"), "language": first.column("language"),
             "meta": first.column("meta"),
-            "input_ids": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(ids_column)),
-            "loss_mask": pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(mask_column)),
+            "input_ids": pa.ListArray.from_arrays(offsets, pc.list_flatten(ids_column).take(take)),
+            "loss_mask": pa.ListArray.from_arrays(
+                offsets, pc.list_flatten(docs.column("loss_mask").combine_chunks()).take(take)),
             "n_tokens": pa.array(np.diff(layout["row_offsets"]).astype(np.int32)),
             "doc_ids": per_piece("id"), "doc_sources": per_piece("source"),
             "doc_tiers": per_piece("tier"), "doc_languages": per_piece("language"),
             "doc_content_types": per_piece("content_type"), "doc_copies": per_piece("copy", pa.int32()),
-            "doc_starts": pa.ListArray.from_arrays(piece_offsets, pa.array(layout["piece_start"].astype(np.int32))),
-            "doc_n_tokens": pa.ListArray.from_arrays(piece_offsets, pa.array(layout["piece_tokens"].astype(np.int32))),
+            "doc_starts": per_piece(layout["piece_start"]), "doc_n_tokens": per_piece(layout["piece_tokens"]),
+            "doc_header_tokens": per_piece(layout["piece_header"]),
+            "doc_payload_offsets": per_piece(layout["piece_offset"]),
         })
 
     # --- index ---------------------------------------------------------------------------------
@@ -258,7 +268,10 @@ class TokenizeStage(Stage):
         }
         io.write_json_atomic(io.join(stage_dir, "_index.json"), index)
         extra = {"total_tokens": index["total_tokens"], "shards": len(shards),
-                 "input_documents": plan.get("documents")}
+                 "input_documents": plan.get("documents"),
+                 "token_shares": {key: {value: round(count / max(index["total_tokens"], 1), 4)
+                                        for value, count in index["tokens_by"][key].items()}
+                                  for key in ("tier", "source")}}
         if self.settings.pack:
             extra["packed_rows"] = index["total_rows"]
         return extra

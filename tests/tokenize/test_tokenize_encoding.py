@@ -67,7 +67,7 @@ def test_loss_bearing_ids_decode_to_the_payload_in_every_language_and_code(rows,
         assert tokenizer.decode(ids[:h]) == headers[i]
         assert ids[-1] == eos
         assert tokenizer.decode(ids[mask == 1][:-1]) == text
-    assert headers[0].startswith("<|meta|>type: Web | lang: EN | domain: ")
+    assert headers[0].startswith("<|meta|>type: Web | lang: EN | source: cc-text")  # no topic: no domain
     code = texts.index(next(r["text"] for r in rows if r["content_type"] == "Code"))
     assert headers[code].startswith("<|meta|>type: Code | lang: PYTHON | source: files")
     assert tokenizer.decode([tokenizer.special_id("<|meta|>")]) == "<|meta|>"
@@ -102,7 +102,7 @@ def test_no_loss_spans_mask_exactly_their_characters(rows):
 def test_header_dropout_is_seeded_per_sample(rows):
     table = pa.Table.from_pylist(rows * 20)
     keys = [f"{i}:{n}" for n, i in enumerate(table.column("id").to_pylist())]
-    policy = _policy(dropout=(("domain", 0.5), ("source", 1.0)))
+    policy = _policy(dropout=(("domain", 0.5), ("source", 1.0)), domain_from="host")
     first = build_headers(table, policy, 7, keys)
     assert first == build_headers(table, policy, 7, keys)
     assert first != build_headers(table, policy, 8, keys)
@@ -112,23 +112,37 @@ def test_header_dropout_is_seeded_per_sample(rows):
     assert all("type: " in h for h in first)
 
 
-def test_packing_cuts_at_seq_len_and_records_every_document_piece(rows):
+def test_packing_carries_the_header_into_every_row_a_document_continues_in(rows):
+    """s = [M; x] holds in every row: real documents longer than seq_len are cut, and each cut-off
+    piece starts with its document's header again; the payload pieces put together are the
+    document's payload exactly; no row holds a header without any payload after it."""
     tokenizer = load_tokenizer("default", MARKERS)
     texts = [r["text"] for r in rows]
-    enc = encode_documents(tokenizer, texts, None, [""] * len(texts), _policy(enabled=False),
-                           mask_meta=True, append_eos=True)
-    seq_len = 1024
-    layout = pack(enc.lengths, seq_len)
+    policy = _policy(dropout=())
+    headers = build_headers(pa.Table.from_pylist(rows), policy, 1, [r["id"] for r in rows])
+    enc = encode_documents(tokenizer, texts, None, headers, policy, mask_meta=True, append_eos=True)
+    seq_len = 512
+    assert (enc.lengths > seq_len).sum() >= 3  # real documents longer than a row
+    layout = pack(enc.lengths, enc.header_lengths, seq_len)
+    flat = enc.ids[layout["index"]]
     row_lengths = np.diff(layout["row_offsets"])
-    assert (row_lengths[:-1] == seq_len).all() and 0 < row_lengths[-1] <= seq_len
-    assert row_lengths.sum() == enc.lengths.sum()
-    per_doc = np.bincount(layout["piece_doc"], weights=layout["piece_tokens"], minlength=len(texts))
-    assert (per_doc == enc.lengths).all()
-    # each piece's recorded start points at that document's tokens inside its row
+    assert (row_lengths <= seq_len).all() and row_lengths.sum() == len(flat)
     starts = np.concatenate([[0], np.cumsum(enc.lengths)[:-1]])
-    for doc, row, start in zip(layout["piece_doc"], layout["piece_row"], layout["piece_start"], strict=True):
-        flat = row * seq_len + start
-        assert starts[doc] <= flat < starts[doc] + enc.lengths[doc]
+    payload: dict[int, list[int]] = {}
+    for row, doc, start, tokens, header, offset in zip(
+            layout["piece_row"], layout["piece_doc"], layout["piece_start"], layout["piece_tokens"],
+            layout["piece_header"], layout["piece_offset"], strict=True):
+        piece = flat[layout["row_offsets"][row] + start: layout["row_offsets"][row] + start + tokens]
+        own_header = enc.ids[starts[doc]: starts[doc] + enc.header_lengths[doc]]
+        assert header == len(own_header) > 0 and (piece[:header] == own_header).all()
+        assert tokens > header  # never a header alone
+        assert offset == len(payload.setdefault(doc, []))
+        payload[doc].extend(piece[header:].tolist())
+    for doc in range(len(texts)):
+        own = enc.ids[starts[doc] + enc.header_lengths[doc]: starts[doc] + enc.lengths[doc]]
+        assert payload[doc] == own.tolist()
+    continued = np.flatnonzero(layout["piece_offset"] > 0)
+    assert len(continued) >= 3
 
 
 def test_mixture_weights_give_expected_copies_and_a_seeded_shuffle():
@@ -148,3 +162,21 @@ def test_mixture_weights_give_expected_copies_and_a_seeded_shuffle():
     assert live.column("row").to_pylist() != sorted(live.column("row").to_pylist())  # shuffled
     shard_sizes = np.bincount(live.column("shard").to_numpy())
     assert (shard_sizes[:-1] == 100).all()
+
+
+def test_header_domain_is_the_subject_topic_and_source_the_dataset(rows):
+    """The report's header: domain = the subject (stage 5's topic, else stage 1's page topic; the
+    site only when asked for), source = the dataset the row came from (else its source)."""
+    table = pa.Table.from_pylist([
+        dict(rows[0], page_topic="Science & Tech.", topic=None, dataset="commoncrawl/CC-MAIN-2024-22"),
+        dict(rows[1], page_topic="Health", topic="Science & Tech.", dataset=None),
+        dict(rows[2], page_topic="", topic=None, dataset="crawl/Software Development"),
+    ])
+    keys = table.column("id").to_pylist()
+    by_topic = build_headers(table, _policy(), 1, keys)
+    assert "domain: Science & Tech. | source: commoncrawl/CC-MAIN-2024-22" in by_topic[0]
+    assert "domain: Science & Tech. | source: cc-text" in by_topic[1]  # stage 5's topic wins
+    assert "domain: " not in by_topic[2] and "source: crawl/Software Development" in by_topic[2]
+    by_host = build_headers(table, _policy(domain_from="host"), 1, keys)
+    host = rows[0]["url"].split("/")[2].lower() if "://" in rows[0]["url"] else None
+    assert ("domain: " + host) in by_host[0] if host else "domain: " not in by_host[0]

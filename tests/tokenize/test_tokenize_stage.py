@@ -37,9 +37,11 @@ def inputs(shared_data, tmp_path_factory):
     return str(folder / "*.parquet")
 
 
-def _config(inputs, *extra):
+def _config(inputs, *extra, mixture_defaults: bool = False):
+    """Stage 8 on these inputs; tier weights neutral unless the test is about the default mixture."""
+    neutral = [] if mixture_defaults else ["tokenize.mixture.tier={}"]
     return load_config(None, [f"tokenize.inputs=[{inputs}]", "tokenize.shard_tokens=15000",
-                              "run.progress=false", *extra])
+                              "run.progress=false", *neutral, *extra])
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +200,77 @@ def test_sigkill_mid_stage_then_resume_gives_identical_shards(inputs, tmp_path):
     resumed = run_stage(8, str(run_dir), load_config(None, sets))
     assert [f["sha256"] for f in resumed["files"]] == [f["sha256"] for f in reference["files"]]
     assert resumed["dropped"] == reference["dropped"]
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_both_header_loss_phases_from_one_tokenization(inputs, tmp_path, packed):
+    """Shards written with the header masked; the reader finds every header (packed rows included,
+    where continued documents repeat theirs) and trains on it or not, switching at a token count,
+    and resumes with the same masks. Payload masks (no_loss_spans) are never touched."""
+    sets = ["tokenize.pack=true", "tokenize.seq_len=1024"] if packed else []
+    run_stage(8, str(tmp_path / "run"), _config(inputs, *sets))
+    stage_dir = tmp_path / "run" / "stage-8"
+    tokenizer = load_tokenizer("default", ("<|meta|>", "<|/meta|>"))
+    opening, closing = tokenizer.special_id("<|meta|>"), tokenizer.special_id("<|/meta|>")
+
+    def batches(**options):
+        return [(ids, mask) for ids, mask in TokenReader(stage_dir, batch_size=4, **options)]
+
+    written, full, masked = batches(), batches(meta_loss="full"), batches(meta_loss="masked")
+    header_tokens = 0
+    for (ids, mask), (_, trained), (_, silent) in zip(written, full, masked, strict=True):
+        for row in range(len(ids)):
+            inside = np.zeros(ids.shape[1], bool)
+            depth = 0
+            for k, token in enumerate(ids[row]):  # headers lie between <|meta|> and <|/meta|>
+                depth += token == opening
+                inside[k] = depth > 0
+                depth -= token == closing
+            header_tokens += inside.sum()
+            assert (mask[row][inside] == 0).all() and (silent[row][inside] == 0).all()
+            assert (trained[row][inside] == 1).all()
+            assert (trained[row][~inside] == mask[row][~inside]).all()  # payload as written
+    assert header_tokens > 0
+    if packed:
+        rows = _rows(stage_dir)
+        assert any(offset > 0 for row in rows.column("doc_payload_offsets").to_pylist() for offset in row)
+
+    rows_full = [m for _, m in TokenReader(stage_dir, batch_size=1, meta_loss="full")]
+    rows_masked = [m for _, m in TokenReader(stage_dir, batch_size=1, meta_loss="masked")]
+    switch = sum(m.size for m in rows_full) // 3
+    scheduled = TokenReader(stage_dir, batch_size=1, masked_after_tokens=switch)
+    stream = iter(scheduled)
+    head = [next(stream)[1] for _ in range(3)]
+    resumed = TokenReader(stage_dir, batch_size=1, masked_after_tokens=switch, start=scheduled.state())
+    tail = [m for _, m in resumed]
+    assert [m.tolist() for m in tail] == [m.tolist() for _, m in stream]  # the same masks after a resume
+    before = 0
+    for got, full_mask, masked_mask in zip(head + tail, rows_full, rows_masked, strict=True):
+        assert (got == (full_mask if before < switch else masked_mask)).all()
+        before += got.size
+    assert any(not (f == m).all() for f, m in zip(rows_full, rows_masked, strict=True))
+
+
+def test_the_default_mixture_prefers_higher_tiers_and_honours_upstream_weights(shared_data, tmp_path):
+    """Real CCNet documents, alternately high and low tier, some with stage 3's STEM sample_weight:
+    by default high-tier rows get more copies than low-tier ones, sample_weight multiplies in, and
+    the manifest shows the token share per tier."""
+    rows = [dict(r, id=f"{r['id']}-{k}") for k in range(6) for r in web_rows(shared_data)]  # 120 rows
+    for i, row in enumerate(rows):
+        row["sample_weight"] = 3.0 if i % 5 == 0 else 1.0
+    write_table(rows, tmp_path / "in.parquet")
+    manifest = run_stage(8, str(tmp_path / "run"), _config(str(tmp_path / "in.parquet"),
+                                                            "tokenize.decontam.enabled=false", mixture_defaults=True))
+    table = _rows(tmp_path / "run" / "stage-8")
+    copies: dict[str, int] = {}
+    for doc_id in table.column("id").to_pylist():
+        copies[doc_id] = copies.get(doc_id, 0) + 1
+    tier = {r["id"]: r["tier"] for r in rows}
+    weight = {r["id"]: r["sample_weight"] for r in rows}
+    mean = {t: np.mean([copies.get(i, 0) for i in tier if tier[i] == t and weight[i] == 1.0])
+            for t in ("high", "low")}
+    assert mean["high"] == pytest.approx(2.0, abs=0.35) and mean["low"] == pytest.approx(0.5, abs=0.25)
+    heavy = np.mean([copies.get(i, 0) for i in tier if tier[i] == "high" and weight[i] == 3.0])
+    assert heavy == pytest.approx(6.0, abs=0.01)  # 2 (tier) × 3 (sample_weight): whole copies
+    shares = manifest["token_shares"]["tier"]
+    assert shares["high"] > 0.7 and shares["high"] + shares["low"] == pytest.approx(1.0, abs=1e-3)
