@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
 
+from filters import segment
+
 _INVISIBLE_CSS = "script, style, noscript, template, svg"
 
 
@@ -13,7 +15,7 @@ _INVISIBLE_CSS = "script, style, noscript, template, svg"
 class PageInfo:
     links: list[str] = field(default_factory=list)
     text: str = ""
-    words: int = 0
+    words: int = 0  # segments (filters/segment.py): words, and each Chinese/Japanese/Thai character
     link_text_chars: int = 0
     n_links: int = 0
     noindex: bool = False
@@ -51,7 +53,7 @@ def parse_html(body: bytes, x_robots_tag: str = "") -> PageInfo:
         node.decompose()
     root = tree.body or tree.root
     info.text = " ".join(root.text(separator=" ").split()) if root else ""
-    info.words = info.text.count(" ") + 1 if info.text else 0
+    info.words = int(segment.count([info.text])[0]) if info.text else 0
     if base_href:
         info.links.insert(0, "\0base:" + base_href)
     return info

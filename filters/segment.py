@@ -4,14 +4,16 @@ Two units, and which stage uses which:
 
 - **segments** (`split`, `count`, `spans`): the unit a stage counts lengths and n-grams in when it
   does not need linguistic words. A segment is either one character of an unspaced script (Han,
-  kana, Thai: the scripts that do not put spaces between words) or a maximal run of other word
-  characters (letters, marks, digits: a word of a spaced script, "Python3" in a Chinese
-  sentence). Punctuation (`_` too), symbols and spaces separate segments and are none themselves. The
-  family is decided per character, not per document language, so a mixed Chinese/English page
-  counts each part in its own unit and no language id is needed. Vectorised over an Arrow batch
-  (numpy on the UTF-8 bytes). Used by: dedup shingles (filters/dedup/normalize.py takes its
-  unspaced ranges from here, so an unspaced character is a word alone there too), decontamination
-  n-grams, the crawler's page word counts (thin pages, links per 100 words).
+  kana, Thai: the scripts that do not put spaces between words) or a whitespace-separated run of
+  other characters holding at least one letter, mark or digit (a word of a spaced script, as
+  str.split() gives it, "Python3" in a Chinese sentence; a run of punctuation alone, "|" or "—",
+  is none). So English counts what str.split() counts, and a Chinese sentence counts its
+  characters. The family is decided per character, not per document language, so a mixed
+  Chinese/English page counts each part in its own unit and no language id is needed.
+  Vectorised over an Arrow batch (numpy on the UTF-8 bytes). Used by: the crawler's page word
+  counts (thin pages, links per 100 words), dedup shingles (filters/dedup/normalize.py maps
+  punctuation to spaces first, then its words are the segments of the normalised text: it takes
+  its unspaced ranges from here), decontamination n-grams.
 - **words** (`words`, `spaced`): linguistic words, for rules whose published thresholds were set
   on them (FineWeb-2's per-language Gopher/C4 settings count cmn_Hani words with spaCy's Chinese
   tokenizer in its jieba mode, i.e. jieba's default cut). Chinese (`zh`): jieba, dictionary + HMM;
@@ -43,7 +45,7 @@ UNSPACED_RANGES = ((0x0E00, 0x0E80), (0x3040, 0x3100), (0x3400, 0x4DC0), (0x4E00
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "wuu", "yue", "gan", "lzh"})  # lid.176 codes
 SEGMENTS_PER_WORD = {"zh": 1.8}  # measured: segments per jieba word, real Chinese CCNet text
 
-SEPARATOR, WORD, UNSPACED = 0, 1, 2
+SPACE, PUNCT, WORD, UNSPACED = 0, 1, 2, 3  # character classes
 
 
 def family(language: str | None) -> str:
@@ -52,14 +54,17 @@ def family(language: str | None) -> str:
 
 
 def _char_class(code: int) -> int:
-    if unicodedata.category(chr(code))[0] not in "LMN":
-        return SEPARATOR
+    char = chr(code)
+    if char.isspace():
+        return SPACE
+    if unicodedata.category(char)[0] not in "LMN":
+        return PUNCT
     return UNSPACED if any(lo <= code < hi for lo, hi in UNSPACED_RANGES) else WORD
 
 
 @lru_cache(maxsize=1)
 def char_classes() -> np.ndarray:
-    """Class (SEPARATOR, WORD, UNSPACED) of every code point of the Basic Multilingual Plane."""
+    """Class (SPACE, PUNCT, WORD, UNSPACED) of every code point of the Basic Multilingual Plane."""
     return np.array([_char_class(c) for c in range(0x10000)], dtype=np.uint8)
 
 
@@ -115,14 +120,14 @@ def _strings(texts) -> pa.Array:
 
 
 def classes(code: np.ndarray) -> np.ndarray:
-    """Class of each code point: SEPARATOR, WORD or UNSPACED."""
+    """Class of each code point: SPACE, PUNCT, WORD or UNSPACED."""
     bmp = code < 0x10000
     if bmp.all():
         return char_classes()[code]
     out = char_classes()[np.where(bmp, code, 0)]
     high = ~bmp
     out[high] = np.where((code[high] >= 0x20000) & (code[high] < 0x40000), UNSPACED,
-                         np.where((code[high] >= 0x1F000) & (code[high] < 0x1FB00), SEPARATOR, WORD))
+                         np.where((code[high] >= 0x1F000) & (code[high] < 0x1FB00), PUNCT, WORD))
     return out
 
 
@@ -135,7 +140,7 @@ class Spans:
     end: np.ndarray
     byte_start: np.ndarray  # byte offsets within the batch's UTF-8 data
     byte_end: np.ndarray
-    unspaced: np.ndarray    # bool: an unspaced-script character (else a run of word characters)
+    unspaced: np.ndarray    # bool: an unspaced-script character (else a whitespace-separated run)
     n_docs: int
 
     def counts(self) -> np.ndarray:
@@ -148,18 +153,24 @@ def spans(texts) -> Spans:
     offsets, data = utf8_buffers(strings)
     code, offsets, byte_of = decode_utf8(data, offsets)
     cls = classes(code)
-    is_word = cls != SEPARATOR
     first = np.zeros(len(code) + 1, dtype=bool)
-    first[offsets] = True                                         # texts never share a segment
+    first[offsets] = True                                        # texts never share a segment
     alone = cls == UNSPACED
-    previous_joins = np.concatenate([[False], cls == WORD]) & ~first   # i-1 is a plain word char
-    next_joins = np.concatenate([cls[1:] == WORD, [False]]) & ~first[1:]
-    starts = np.flatnonzero(alone | (is_word & ~previous_joins[:-1]))
-    ends = np.flatnonzero(alone | (is_word & ~next_joins)) + 1
+    in_run = (cls == WORD) | (cls == PUNCT)                       # runs end at spaces and at unspaced
+    run_start = in_run & ~(np.concatenate([[False], in_run[:-1]]) & ~first[:-1])
+    run_end = in_run & ~(np.concatenate([in_run[1:], [False]]) & ~first[1:])
+    starts, ends = np.flatnonzero(run_start), np.flatnonzero(run_end) + 1
+    letters = np.concatenate([[0], np.cumsum(cls == WORD)])
+    word_run = letters[ends] > letters[starts]                   # holds a letter, mark or digit
+    starts, ends = starts[word_run], ends[word_run]
+    single = np.flatnonzero(alone)
+    order = np.argsort(np.concatenate([starts, single]), kind="stable")
+    starts = np.concatenate([starts, single])[order]
+    ends = np.concatenate([ends, single + 1])[order]
+    is_alone = np.concatenate([np.zeros(len(word_run.nonzero()[0]), bool), np.ones(len(single), bool)])[order]
     byte_of = np.append(byte_of, len(data))
     doc = np.searchsorted(offsets, starts, side="right") - 1
-    return Spans(doc.astype(np.int64), starts, ends, byte_of[starts], byte_of[ends], alone[starts],
-                 len(strings))
+    return Spans(doc.astype(np.int64), starts, ends, byte_of[starts], byte_of[ends], is_alone, len(strings))
 
 
 def count(texts) -> np.ndarray:
@@ -168,7 +179,7 @@ def count(texts) -> np.ndarray:
 
 
 def split(text: str) -> list[str]:
-    """The segments of one text: `split("用Python写代码。") == ["用", "Python", "写", "代", "码"]`."""
+    """The segments of one text: `split("用Python写代码。 a-b | c") == ["用", "Python", "写", "代", "码", "a-b", "c"]`."""
     found = spans([text])
     raw = text.encode("utf-8")
     return [raw[s:e].decode("utf-8") for s, e in zip(found.byte_start.tolist(), found.byte_end.tolist(), strict=True)]

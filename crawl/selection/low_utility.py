@@ -27,8 +27,10 @@ from dataclasses import dataclass
 
 from crawl.config import LowUtilityConfig
 from crawl.parse import PageInfo
+from filters.segment import UNSPACED_RANGES
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_UNSPACED_RUN = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi - 1)}" for lo, hi in UNSPACED_RANGES) + "]+")
 # Frequent function words are not "keywords": stuffing is about content words.
 _STOP = frozenset(
     "the and for are but not you all any can her was one our out day get has him his how man new now "
@@ -36,6 +38,9 @@ _STOP = frozenset(
     "know want been good much some time very when come here just like long make many more only over "
     "such take than them well were what which their there about would these other into could also "
     "then each may der die und das les des est une".split()
+    # Chinese function-word bigrams
+    + "我们 他们 你们 一个 没有 这个 那个 什么 可以 就是 因为 所以 但是 如果 已经 自己 这些 那些 时候 "
+    "还是 以及 进行 通过 其中 之后 以上 一些 不是 这样 的是 了一 是一 也是 都是 还有 不会 可能".split()
 )
 REASONS = ("thin", "keyword_stuffing", "link_farm", "format")
 
@@ -56,7 +61,7 @@ def assess(info: PageInfo, settings: LowUtilityConfig, page_format: str | None =
     if words < settings.min_words / strict:
         reasons.append("thin")
     # a 6,000-character sample is plenty to see stuffing and keeps long pages cheap
-    content = [w for w in _WORD.findall(info.text[:6000].lower()) if w not in _STOP]
+    content = [w for w in _content_words(info.text[:6000].lower()) if w not in _STOP]
     if len(content) >= 50:
         top_share = Counter(content).most_common(1)[0][1] / len(content)
         if top_share > settings.max_top_word_share * strict:
@@ -72,3 +77,10 @@ def assess(info: PageInfo, settings: LowUtilityConfig, page_format: str | None =
     length_score = min(1.0, words / (4.0 * settings.min_words))
     quality = length_score * (1.0 - min(1.0, link_density)) * (0.3 if reasons else 1.0)
     return LowUtility(bool(reasons), ",".join(reasons), round(quality, 4))
+
+
+def _content_words(text: str) -> list[str]:
+    """Words of 3+ letters of spaced scripts, and the character bigrams of unspaced-script runs."""
+    runs = _UNSPACED_RUN.findall(text)
+    bigrams = [run[i:i + 2] for run in runs for i in range(len(run) - 1)]
+    return _WORD.findall(_UNSPACED_RUN.sub(" ", text)) + bigrams
