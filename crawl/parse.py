@@ -43,10 +43,11 @@ def parse_html(body: bytes, x_robots_tag: str = "") -> PageInfo:
         info.link_text_chars += len(a.text(strip=True))
         if info.nofollow:
             continue
-        rel = (a.attributes.get("rel") or "").lower()
-        if "nofollow" in rel:
+        attrs = a.attrs  # looks attributes up one by one (a.attributes builds a dict of all)
+        rel = attrs.get("rel")
+        if rel and "nofollow" in rel.lower():
             continue
-        href = a.attributes.get("href")
+        href = attrs.get("href")
         if href:
             info.links.append(href)
     for node in tree.css(_INVISIBLE_CSS):
