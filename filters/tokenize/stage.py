@@ -93,6 +93,7 @@ class TokenizeStage(Stage):
     # --- global planning -----------------------------------------------------------------------
     def prepare(self, engine) -> None:
         """Write the plan once (a resumed run reuses it; it is deterministic anyway)."""
+        self.benchmark_files = self._benchmark_files()  # in the driver: workers get the resolved paths
         done = io.join(self._plan_dir(), "plan.json")
         if io.exists(done):
             return
@@ -172,12 +173,26 @@ class TokenizeStage(Stage):
             scored = scored.append_column(name, column)
         return scored
 
-    def _decontaminate(self, table: pa.Table) -> pa.Array:
-        gate = self.settings.decontam
+    def _benchmark_files(self) -> tuple[str, ...]:
+        """github.benchmarks resolved; a missing or empty list is an error unless the gate is off."""
+        if not self.settings.decontam.enabled:
+            return ()
         files = decontam.resolve_benchmark_files(self.config.get("github", {}).get("benchmarks"))
-        if not gate.enabled or not files:
+        if not files:
+            raise ConfigError("github.benchmarks is empty: the decontamination gate would check nothing; "
+                              "set tokenize.decontam.enabled=false to run without it")
+        return tuple(files)
+
+    def _gate(self) -> decontam.BenchmarkIndex | None:
+        files = getattr(self, "benchmark_files", None)
+        files = self._benchmark_files() if files is None else files
+        gate = self.settings.decontam
+        return decontam.cached_index(files, gate.ngram, gate.min_words) if files else None
+
+    def _decontaminate(self, table: pa.Table) -> pa.Array:
+        index = self._gate()
+        if index is None:
             return pa.nulls(table.num_rows, pa.string())
-        index = decontam.cached_index(tuple(files), gate.ngram, gate.min_words)
         return index.check(table.column("text"), table.column("repo"), table.column("number"),
                            table.column("url"))
 
@@ -267,11 +282,13 @@ class TokenizeStage(Stage):
             "tokens_by": {k: dict(sorted(v.items())) for k, v in totals.items()},
         }
         io.write_json_atomic(io.join(stage_dir, "_index.json"), index)
+        gate = self._gate()
         extra = {"total_tokens": index["total_tokens"], "shards": len(shards),
                  "input_documents": plan.get("documents"),
                  "token_shares": {key: {value: round(count / max(index["total_tokens"], 1), 4)
                                         for value, count in index["tokens_by"][key].items()}
-                                  for key in ("tier", "source")}}
+                                  for key in ("tier", "source")},
+                 "decontam": gate.summary() if gate else {"enabled": False}}
         if self.settings.pack:
             extra["packed_rows"] = index["total_rows"]
         return extra
