@@ -1,13 +1,10 @@
 """Words of a batch of texts, hashed on the UTF-8 bytes with numpy (no Python per word or byte).
 
-A word is a run of ASCII letters, digits, "_" or non-ASCII letters, lower-cased, with every run of
-digits hashed like a single "0" (so a copy with changed numbers still matches). Chinese and
-Japanese are written without spaces: every CJK ideograph or kana is a word of its own (n-grams of
-them are character n-grams), and CJK / general / Latin-1 punctuation separates words like ASCII
-punctuation does. Full-width digits are digits.
-
-(Issue 20's shared splitter `filters/segment.py` was not on main when this was written; this module
-segments CJK by characters itself.)
+The words are the shared splitter's segments (filters/segment.py): a run of letters, marks and
+digits, or one character of a script written without spaces (Han, kana, Thai), so Chinese text is
+n-grammed by characters; punctuation, symbols and spaces separate. Words are lower-cased, and a
+run of digits (ASCII or full-width) hashes like a single "0", so a copy with changed numbers
+still matches.
 """
 
 from __future__ import annotations
@@ -18,16 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from filters import segment
+
 PRIME = np.uint64(1099511628211)
 PRIME_INV = np.uint64(pow(1099511628211, -1, 2**64))
 MIN_WORD_LETTERS = 2  # a word with fewer letters carries little evidence of copying
-
-# Code point ranges of 3-byte UTF-8 characters (U+0800..U+FFFF), inclusive.
-CJK_RANGES = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
-              (0xF900, 0xFAFF))  # kana, CJK ext A, unified ideographs, compatibility ideographs
-PUNCT_RANGES = ((0x2000, 0x206F), (0x3000, 0x303F), (0xFE30, 0xFE4F), (0xFF00, 0xFF0F),
-                (0xFF1A, 0xFF20), (0xFF3B, 0xFF40), (0xFF5B, 0xFF65))  # general, CJK, full-width
-FULLWIDTH_DIGITS = (0xFF10, 0xFF19)
+DIGIT_VALUE = np.uint64(ord("0") + 1)
 
 
 @dataclass
@@ -52,87 +45,42 @@ class Words:
         return cumulative[self.end] - cumulative[self.start]
 
 
-def _byte_values() -> np.ndarray:
-    """Byte → hash value: 0 for separators, "0"+1 for every digit, byte+1 for other word bytes."""
-    values = np.zeros(256, np.uint64)
-    for lo, hi in ((ord("a"), ord("z")), (ord("A"), ord("Z")), (0x80, 0xFF)):
-        values[lo:hi + 1] = np.arange(lo, hi + 1, dtype=np.uint64) + np.uint64(1)
-    values[ord("_")] = ord("_") + 1
-    values[ord("0"):ord("9") + 1] = ord("0") + 1
-    return values
-
-
-BYTE_VALUE = _byte_values()
-DIGIT_VALUE = np.uint64(ord("0") + 1)
-IS_DIGIT = np.zeros(256, bool)
-IS_DIGIT[ord("0"):ord("9") + 1] = True
-
-
-def _in_ranges(cp: np.ndarray, ranges) -> np.ndarray:
-    hit = np.zeros(len(cp), bool)
-    for lo, hi in ranges:
-        hit |= (cp >= lo) & (cp <= hi)
-    return hit
-
-
-def _classify_multibyte(data: np.ndarray, values: np.ndarray, digit: np.ndarray,
-                        boundary: np.ndarray) -> None:
-    """CJK characters become one-character words; wide punctuation separates; wide digits are digits."""
-    n = len(data)
-    latin1 = np.flatnonzero(data[:-1] == 0xC2) if n > 1 else np.zeros(0, np.int64)  # U+0080..U+00BF
-    values[latin1] = 0
-    values[latin1 + 1] = 0
-    lead = np.flatnonzero((data >= 0xE0) & (data < 0xF0))
-    lead = lead[lead + 2 < n]
-    if len(lead):
-        cp = ((data[lead].astype(np.int64) & 0x0F) << 12) | ((data[lead + 1].astype(np.int64) & 0x3F) << 6) \
-            | (data[lead + 2].astype(np.int64) & 0x3F)
-        punct = lead[_in_ranges(cp, PUNCT_RANGES)]
+def _digits(data: np.ndarray) -> np.ndarray:
+    """Per byte: part of a digit (ASCII 0-9, or the 3 bytes of a full-width digit U+FF10..U+FF19)."""
+    digit = (data >= ord("0")) & (data <= ord("9"))
+    if len(data) >= 3 and data.max() >= 0xEF:
+        lead = np.flatnonzero((data[:-2] == 0xEF) & (data[1:-1] == 0xBC) & (data[2:] >= 0x90) & (data[2:] <= 0x99))
         for k in range(3):
-            values[punct + k] = 0
-        wide_digit = lead[_in_ranges(cp, (FULLWIDTH_DIGITS,))]
-        for k in range(3):
-            values[wide_digit + k] = DIGIT_VALUE
-            digit[wide_digit + k] = True
-        cjk = lead[_in_ranges(cp, CJK_RANGES)]
-        boundary[cjk] = True
-        boundary[cjk + 3] = True
-    ext = np.flatnonzero(data == 0xF0)  # 4-byte: CJK extensions B.. (U+20000..U+3FFFF) are characters
-    ext = ext[(ext + 3 < n)]
-    ext = ext[(data[ext + 1] >= 0xA0) & (data[ext + 1] <= 0xBF)]
-    boundary[ext] = True
-    boundary[ext + 4] = True
+            digit[lead + k] = True
+    return digit
 
 
 def split_words(texts: pa.Array) -> Words:
-    """Lower-case, cut at punctuation/space and around CJK characters, mask digit runs, hash words."""
+    """Lower-case, cut into segments, mask digit runs, hash each word (all numpy)."""
     lowered = pc.utf8_lower(contiguous(texts).fill_null("")).cast(pa.large_string())
-    offsets = np.frombuffer(lowered.buffers()[1], np.int64)[lowered.offset:lowered.offset + len(lowered) + 1]
-    data = (np.frombuffer(lowered.buffers()[2], np.uint8)[offsets[0]:offsets[-1]] if offsets[-1]
-            else np.zeros(0, np.uint8))
-    offsets = offsets - offsets[0]
-    values = BYTE_VALUE[data]
-    digit = IS_DIGIT[data]
-    boundary = np.zeros(len(data) + 1, bool)
-    boundary[offsets] = True                                          # texts never share a word
-    if len(data) and data.max() >= 0xC2:
-        _classify_multibyte(data, values, digit, boundary)
-    is_word = values != 0
-    after_word = np.concatenate([[False], is_word]) & ~boundary       # byte i-1 is in i's word
-    starts = np.flatnonzero(is_word & ~after_word[:-1])
-    next_in_word = np.concatenate([is_word[1:], [False]]) & ~boundary[1:]
-    ends = np.flatnonzero(is_word & ~next_in_word) + 1
-    keep = is_word & ~(digit & np.concatenate([[False], digit[:-1]]) & after_word[:-1])
-    kept = values[keep]
-    rank = np.concatenate([[0], np.cumsum(keep)])                     # kept bytes before i
+    found = segment.spans(lowered)
+    _, data = segment.utf8_buffers(lowered)
+    starts, ends = found.byte_start, found.byte_end
+    n = len(data)
+    opened = np.zeros(n + 1, np.int8)                      # words never overlap: starts and ends
+    closed = np.zeros(n + 1, np.int8)                      # are each unique
+    opened[starts] = 1
+    closed[ends] = 1
+    in_word = np.cumsum(opened[:-1] - closed[:-1], dtype=np.int64) > 0
+    first_byte = np.zeros(n + 1, bool)
+    first_byte[starts] = True
+    digit = _digits(data)
+    repeated_digit = digit & np.concatenate([[False], digit[:-1]]) & ~first_byte[:-1]
+    keep = in_word & ~repeated_digit
+    values = np.where(digit, DIGIT_VALUE, data.astype(np.uint64) + np.uint64(1))[keep]
+    rank = np.concatenate([[0], np.cumsum(keep)])          # kept bytes before i
     with np.errstate(over="ignore"):
-        inverse = np.cumprod(np.full(len(kept) + 1, PRIME_INV, np.uint64))
-        powers = np.cumprod(np.full(len(kept) + 1, PRIME, np.uint64))
-        prefix = np.concatenate([[np.uint64(0)], np.cumsum(kept * inverse[:len(kept)], dtype=np.uint64)])
+        inverse = np.cumprod(np.full(len(values) + 1, PRIME_INV, np.uint64))
+        powers = np.cumprod(np.full(len(values) + 1, PRIME, np.uint64))
+        prefix = np.concatenate([[np.uint64(0)], np.cumsum(values * inverse[:len(values)], dtype=np.uint64)])
         first, last = rank[starts], rank[ends]
-        hashes = (prefix[last] - prefix[first]) * powers[last - 1]
-    doc = np.searchsorted(offsets, starts, side="right") - 1
-    return Words(hashes, doc.astype(np.int64), starts, ends, data)
+        hashes = (prefix[last] - prefix[first]) * powers[np.maximum(last - 1, 0)]
+    return Words(hashes, found.doc, starts, ends, data)
 
 
 def rolling_hashes(ids: np.ndarray, n: int) -> np.ndarray:
