@@ -8,10 +8,16 @@ Methods, in the order a row is tested (the first hit is its evidence):
   `gold_min_share` of the patch's signed changed lines (see patches.changed_lines), in any
   format (a diff, SEARCH/REPLACE edits), any file path, any fork;
 - `patch_ngram`: a word n-gram of the gold patch's changed lines among the row's changed lines;
-- `ngram`: a word n-gram (GPT-3 style, n=13) of the row's lower-cased, digit-masked text equals one
-  of a benchmark text (problem statement, prompt, solution, tests); a benchmark text shorter than n
-  words (but at least `min_words`) must appear whole: the digit-masked exact match. CJK text is
-  n-grammed by characters (see words.py).
+- `ngram`: word n-grams (GPT-3 style, n=13) of the row's lower-cased, digit-masked text equal those
+  of a benchmark text (problem statement, prompt, solution, tests): at least min(3, the text's
+  n-grams) distinct ones and 10% of them (a lone shared traceback line is not a copy); a benchmark
+  text shorter than n words (but at least `min_words`) must appear whole: the digit-masked exact
+  match. CJK text is n-grammed by characters (see words.py). Boilerplate is left out of the index:
+  n-grams that long benchmark texts of 3+ instances share, and the code blocks and traceback lines
+  of issue texts (a pasted Sphinx conf.py matched every project's docs).
+
+A gold patch needs 2+ distinct changed lines that no other instance's patch has ("+import os" and
+one-line fixes such as "+raise NotImplementedError" are no evidence; id and text methods remain).
 
 N-grams are hashed with numpy (words.py), so no Python runs per word or byte of the corpus.
 """
@@ -42,7 +48,10 @@ CHUNK_BYTES = 1 << 20  # texts are checked in ~1 MB slices: numpy temporaries st
 SPAN_CHARS = 200
 EVIDENCE = pa.struct([("benchmark", pa.string()), ("instance", pa.string()),
                       ("method", pa.string()), ("span", pa.string())])
-SIGN_WORDS = {"+": "plus ", "-": "minus "}  # signs become words, so a patch n-gram keeps its side
+SIGN_WORDS = {"+": "plus ", "-": "minus "}
+PROSE_FIELDS = ("problem_statement", "hints_text")  # issue texts: their code blocks are often boilerplate
+COMMON_INSTANCES = 3  # an n-gram in this many benchmark instances is boilerplate (traceback frames)
+SINGLE_LINE_CHARS = 24  # a one-line gold patch identifies its change only if the line says enough  # signs become words, so a patch n-gram keeps its side
 
 
 @dataclass(frozen=True)
@@ -70,11 +79,14 @@ class NgramTable:
     windows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # item → its n-grams held
     length: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # item → its window length
     min_hits: int = 3
+    min_coverage: float = 0.1
 
     @classmethod
-    def build(cls, items: list[tuple[str, str, str]], ngram: int, min_words: int, min_hits: int = 3) -> NgramTable:
-        """items: (set, instance, text)."""
-        table = cls(ngram, min_words, [(s, i) for s, i, _ in items], min_hits=min_hits)
+    def build(cls, items: list[tuple[str, str, str]], ngram: int, min_words: int, min_hits: int = 3,
+              min_coverage: float = 0.1) -> NgramTable:
+        """items: (set, instance, text). An n-gram of several instances is boilerplate (a traceback's
+        frames, a project template) and left out, unless it is a short item's whole text."""
+        table = cls(ngram, min_words, [(s, i) for s, i, _ in items], min_hits=min_hits, min_coverage=min_coverage)
         table.length = np.zeros(len(items), np.int64)
         if not items:
             return table
@@ -83,6 +95,7 @@ class NgramTable:
         bounds = np.searchsorted(words.doc, np.arange(len(items) + 1))
         letters = words.letters()
         by_length: dict[int, dict[int, int]] = {}
+        owners: dict[int, set[str]] = defaultdict(set)  # n-gram → instances (only when seen twice)
         for item in range(len(items)):
             lo, hi = bounds[item], bounds[item + 1]
             if hi - lo < min_words:
@@ -92,7 +105,12 @@ class NgramTable:
             seen = by_length.setdefault(n, {})
             informative = informative_windows(letters[lo:hi], n)
             for h in rolling_hashes(words.hashes[lo:hi], n)[informative].tolist():
-                seen.setdefault(h, item)
+                other = seen.setdefault(h, item)
+                if other != item and n == ngram and hi - lo >= 4 * ngram:  # long texts only
+                    owners[h].update((items[other][1], items[item][1]))
+        common = [h for h, instances in owners.items() if len(instances) >= COMMON_INSTANCES]
+        for h in common:
+            by_length.get(ngram, {}).pop(h, None)
         for n, seen in sorted(by_length.items()):
             keys = np.fromiter(seen, np.uint64, len(seen))
             order = np.argsort(keys)
@@ -157,7 +175,8 @@ class NgramTable:
         counts = np.diff(np.concatenate([np.flatnonzero(pair), [len(distinct)]]))
         for at, count in zip(pair_start.tolist(), counts.tolist(), strict=True):
             row, label = int(rows[docs[at]]), int(item[at])
-            if hits[row] is None and count >= min(self.min_hits, int(self.windows[label])):
+            windows = int(self.windows[label])
+            if hits[row] is None and count >= min(self.min_hits, windows) and count >= self.min_coverage * windows:
                 name, instance = self.labels[label]
                 n = self.length[label]
                 span = " ".join(words.text(int(start[at]), int(start[at]) + n - 1).split())
@@ -176,7 +195,8 @@ class BenchmarkIndex:
         self.files, self.ngram, self.min_words, self.gold_min_share = files, ngram, min_words, gold_min_share
         self.sets = data.sets
         self.instances = {k: ",".join(sorted(v)) for k, v in data.instances.items()}
-        self.text = NgramTable.build([(s, i, t) for s, i, _, t in data.texts], ngram, min_words)
+        self.text = NgramTable.build([(s, i, patches.prose(t) if f in PROSE_FIELDS else t)
+                                      for s, i, f, t in data.texts], ngram, min_words)
         gold: list[tuple[str, str, set[str]]] = []
         fixes: list[tuple[str, str, str]] = []
         for name, instance, key, patch in data.patches:
@@ -185,6 +205,13 @@ class BenchmarkIndex:
                 gold.append((name, instance, set(lines)))
             if lines and key == "patch":  # test patches add whole test files: boilerplate n-grams
                 fixes.append((name, instance, _changed_text(lines)))
+        owners: dict[str, set[str]] = defaultdict(set)
+        for _, instance, lines in gold:
+            for line in lines:
+                owners[line].add(instance)
+        common = {line for line, instances in owners.items() if len(instances) > 1}  # "+import os"
+        gold = [(name, instance, lines - common) for name, instance, lines in gold]
+        gold = [g for g in gold if len(g[2]) >= 2]  # one line ("+raise NotImplementedError") is no evidence
         self.gold = [(name, instance, len(lines)) for name, instance, lines in gold]
         self.gold_by_line: dict[str, list[int]] = defaultdict(list)
         for item, (_, _, lines) in enumerate(gold):
@@ -309,7 +336,7 @@ class BenchmarkIndex:
         counts: Counter[int] = Counter(item for line in found for item in self.gold_by_line[line])
         best = max(counts, key=lambda item: (counts[item] / self.gold[item][2], counts[item], -item))
         name, instance, total = self.gold[best]
-        if counts[best] / total < self.gold_min_share:
+        if counts[best] / total < self.gold_min_share or counts[best] < 2:
             return None
         first = next(line for line in found if best in self.gold_by_line[line])
         return Hit(name, instance, "gold_patch", f"{counts[best]}/{total} changed lines, e.g. {first}"[:SPAN_CHARS])

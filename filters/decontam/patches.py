@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-MIN_LINE_CHARS = 8  # shorter changed lines ("}", "else:", "pass") say nothing about which change
+MIN_LINE_CHARS = 10  # shorter changed lines ("}", "else:", "pass") say nothing about which change
 SEARCH, DIVIDER, REPLACE = "<<<<<<< SEARCH", "=======", ">>>>>>> REPLACE"
 HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(?P<old>\d+))? \+\d+(?:,(?P<new>\d+))? @@")
 _SPACE = re.compile(r"\s+")
@@ -87,6 +87,23 @@ def _search_replace_lines(text: str) -> list[str]:
         out.extend("-" + line for line in (old - new).elements())
         out.extend("+" + line for line in (new - old).elements())
     return out
+
+
+FENCED = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
+INDENTED = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
+TRACEBACK = re.compile(r"^\s*(?:Traceback \(most recent call last\):|File \"[^\n]*\", line \d+.*)$", re.MULTILINE)
+
+
+def prose(text: str) -> str:
+    """An issue's words without its code: fenced and indented blocks and traceback lines removed.
+
+    An issue pastes configuration files, generated templates and stack traces that recur in
+    unrelated projects (a Sphinx conf.py, importlib frames); its own words identify it.
+    """
+    text = text.replace("\r\n", "\n")
+    for pattern in (FENCED, INDENTED, TRACEBACK):
+        text = pattern.sub("", text)
+    return text
 
 
 def closing_refs(text: str, repo: str | None = None) -> list[int]:
