@@ -34,4 +34,6 @@ INPUT_COLUMNS: dict[str, pa.DataType] = {
     "repo": pa.string(),
     "number": pa.int64(),
     "no_loss_spans": pa.list_(pa.list_(pa.int64())),  # stage 7: [start, end) char offsets, no loss
+    "chat_text": pa.string(),                          # stage 7: the sample as a chat dialogue (midtrain)
+    "chat_no_loss_spans": pa.list_(pa.list_(pa.int64())),  # … its user turns
 }

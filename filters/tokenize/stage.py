@@ -151,10 +151,10 @@ class TokenizeStage(Stage):
         policy = self.policy
         headers = build_headers(table, policy, self.ctx.seed, keys)
         docs = table.take(pa.array(samples))
-        spans = docs.column("no_loss_spans").to_pylist()
+        texts, spans = phase_payload(docs, settings.phase)
         tokenizer = load_tokenizer(settings.tokenizer, policy.markers())
         encoded = encode_documents(
-            tokenizer, docs.column("text").fill_null("").to_pylist(), spans if any(spans) else None,
+            tokenizer, texts, spans if any(spans) else None,
             [headers[i] for i in samples], policy, settings.meta_loss == "masked", settings.append_eos)
         lengths = np.zeros(table.num_rows, np.int64)
         lengths[samples] = encoded.lengths
@@ -162,7 +162,7 @@ class TokenizeStage(Stage):
         header[samples] = encoded.header_lengths
         encoded.lengths = lengths
         input_ids, loss_mask = encoded.list_arrays()
-        scored = table.drop_columns(["text", "no_loss_spans"])  # tokens replace text
+        scored = table.drop_columns(["text", "no_loss_spans", "chat_text", "chat_no_loss_spans"])  # tokens replace text
         for name, column in (("copy", plan.column("copy")), ("meta", pa.array(headers)),
                              ("decontam_evidence", self._decontaminate(table)),
                              ("input_ids", input_ids), ("loss_mask", loss_mask),
@@ -292,6 +292,17 @@ class TokenizeStage(Stage):
         if self.settings.pack:
             extra["packed_rows"] = index["total_rows"]
         return extra
+
+
+def phase_payload(docs: pa.Table, phase: str) -> tuple[list[str], list]:
+    """The text and no-loss spans to encode: stage 7 stores both phases' renderings (schemas/github.py);
+    midtrain takes the chat dialogue where a row has one, every other row keeps its text."""
+    text, spans = docs.column("text"), docs.column("no_loss_spans")
+    if phase == "midtrain":
+        chat = pc.is_valid(docs.column("chat_text"))
+        text = pc.if_else(chat, docs.column("chat_text"), text)
+        spans = pc.if_else(chat, docs.column("chat_no_loss_spans"), spans)
+    return text.fill_null("").to_pylist(), spans.to_pylist()
 
 
 def _doc_column(key: str) -> str:
