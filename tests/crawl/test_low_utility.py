@@ -143,4 +143,8 @@ def test_flag_travels_to_stage_2_which_drops_it(tmp_path: Path):
     # configurable: keep them
     keep = load_config(None, ["run.progress=false", "extract.languages=all", "extract.drop_low_utility=[]"])
     manifest = run_stage(2, str(run), keep, force=True)
-    assert "extract:low_utility" not in manifest["dropped"] and manifest["rows_out"] >= 3
+    assert "extract:low_utility" not in manifest["dropped"]
+    rows = pq.read_table(run / "stage-2" / manifest["files"][0]["path"]).to_pylist()
+    rows += pq.read_table(run / "stage-2" / "_rejects").to_pylist()
+    stuffed = [r for r in rows if r["url"].endswith("/stuffed")]
+    assert stuffed and stuffed[0]["low_utility"] == "keyword_stuffing"  # still marked, not dropped for it
