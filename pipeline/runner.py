@@ -22,6 +22,8 @@ from pipeline.config import config_sha256, dump_config
 from pipeline.engines import make_engine
 from pipeline.errors import PipelineError
 from pipeline.log import log
+from pipeline.profile import merge as merge_profiles
+from pipeline.profile import partition_profile
 from pipeline.registry import stage_class
 from pipeline.stage import Kind, Partition, Stage, StageContext, pop_counters
 from pipeline.tables import conform, part_name
@@ -48,6 +50,8 @@ def run_partition(stage: Stage, stage_dir: str, rejects_per_reason: int, part: P
         written = conform(stage.assemble(kept, part), stage.schema, where)
         sha = io.write_parquet_atomic(io.join(stage_dir, part_name(part.index)), written)
         dropped_counts = _write_rejects(stage, stage_dir, part.index, table, reasons, keep, rejects_per_reason)
+        profile = partition_profile(table, reasons, keep, f"{stage.name}:", stage.profile_columns,
+                                    stage.sample_columns)
         stats = {
             "index": part.index,
             "path": part_name(part.index),
@@ -57,6 +61,7 @@ def run_partition(stage: Stage, stage_dir: str, rejects_per_reason: int, part: P
             "dropped": dropped_counts,
             "sha256": sha,
             "counters": counters,
+            "profile": profile,
         }
         io.write_json_atomic(_marker(stage_dir, part.index), stats)
         return stats
@@ -179,6 +184,8 @@ def run_stage(
         "files": [{"path": s["path"], "rows": s.get("rows_written", s["rows_out"]), "sha256": s["sha256"]}
                   for s in stats],
         **{name: dict(sorted(counts.items())) for name, counts in sorted(counters.items())},
+        "profile": merge_profiles([s["profile"] for s in stats if "profile" in s]),
+        "environment": _environment(),
         "started": state["started"],
         "finished": _now(),
         **extra,
@@ -186,6 +193,23 @@ def run_stage(
     io.write_json_atomic(manifest_path, manifest)
     log("stage.done", stage=cls.number, rows_in=manifest["rows_in"], rows_out=manifest["rows_out"])
     return manifest
+
+
+def _environment() -> dict:
+    """Where the stage ran (for the report's run metadata): machine, python, key package versions."""
+    import os
+    import platform
+    from importlib import metadata
+
+    versions = {}
+    for package in ("pyarrow", "pyspark", "ray", "numpy", "torch"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "memory_gib": round(memory / 2**30, 1), "versions": versions}
 
 
 def _remove_partial_writes(stage_dir: str) -> None:

@@ -34,6 +34,7 @@ import pyarrow as pa
 from pipeline import io, tables
 from pipeline.config import Section, validate_section
 from pipeline.errors import InputError
+from pipeline.profile import PROFILE_COLUMNS, Column
 
 if TYPE_CHECKING:
     from pipeline.engines import Engine
@@ -114,6 +115,10 @@ class Stage:
     upstream: ClassVar[tuple[int, ...]] = ()  # default input: the parts of the first finished of these
     required_columns: ClassVar[tuple[str, ...]] = ("id", "text")
     config_sections: ClassVar[tuple[str, ...]] = ()  # sections or dotted keys the output depends on (default: name)
+    # What the runner counts per value for the audit report (pipeline/profile.py; absent columns are
+    # skipped, tuples are cross counts), and columns with a few sampled documents per value.
+    profile_columns: ClassVar[tuple[Column, ...]] = PROFILE_COLUMNS
+    sample_columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: StageContext):
         self.ctx = ctx
