@@ -50,6 +50,9 @@ class CrawlStage(Stage):
     schema_version = VERSION
     settings_model = CrawlConfig
     kind = Kind.DRIVER  # the crawl talks to web servers and keeps its own resumable frontier
+    # the report's crawl section: attempts by status and reason, site categories and their hosts
+    profile_columns = (*Stage.profile_columns, "status", "reason", "site_category",
+                       ("site_category", "reason"), ("host", "site_category"))
 
     def _state_dir(self) -> Path:
         stage_dir = self.ctx.stage_dir(1)

@@ -139,4 +139,18 @@ class DedupStage(Stage):
         return pc.if_else(drop, kind, pa.scalar(None, pa.string())).combine_chunks()
 
     def finish(self, engine) -> dict:
-        return {"dedup": io.read_json(self._path("_stats.json"))}
+        return {"dedup": {**io.read_json(self._path("_stats.json")), "cluster_sizes": self._cluster_sizes()}}
+
+    def _cluster_sizes(self) -> dict[str, int]:
+        """Clusters by size ("1", "2", "3-4", "5-8", …), from the clusters files' size column."""
+        rows_by_size: dict[int, int] = {}
+        for name in sorted(io.listdir(self._path("clusters"))):
+            if name.endswith(".parquet"):
+                sizes = io.read_parquet(self._path("clusters", name), ["dup_cluster_size"]).column(0)
+                for row in pc.value_counts(sizes).to_pylist():
+                    rows_by_size[row["values"]] = rows_by_size.get(row["values"], 0) + row["counts"]
+        bins: dict[int, int] = {}
+        for size, rows in rows_by_size.items():  # a cluster of size s has s rows
+            top = 1 << max(0, int(size) - 1).bit_length()
+            bins[top] = bins.get(top, 0) + rows // int(size)
+        return {(str(top) if top <= 2 else f"{top // 2 + 1}-{top}"): n for top, n in sorted(bins.items())}

@@ -36,6 +36,9 @@ class QualityStage(Stage):
     schema_version = quality_schema.VERSION
     settings_model = QualityConfig
     upstream = (2,)
+    # the report: buckets per scorer (a histogram on the calibrated cut points), documents per tier
+    profile_columns = (*Stage.profile_columns, "quality_buckets")
+    sample_columns = ("tier",)
 
     # ------------------------------------------------------------------ inputs
     @property
@@ -214,7 +217,8 @@ class QualityStage(Stage):
 
     def finish(self, engine) -> dict:
         calibration = self._calibration()
-        return {"quality_calibration_rows": calibration["sample_rows"], "quality_scorers": self.scorers()}
+        return {"quality_calibration_rows": calibration["sample_rows"], "quality_scorers": self.scorers(),
+                "quality_cut_points": {name: calibration["cut_points"][name] for name in self.scorers()}}
 
 
 def _domains(table: pa.Table) -> list[str]:

@@ -117,6 +117,19 @@ def test_manifest_reports_the_measured_precision(planted):
                                "survivor_check": pytest.approx(0.634, abs=1e-3), "survivor_check_mode": "exact"}
 
 
+def test_manifest_cluster_size_histogram_counts_every_cluster(planted):
+    rows, expect, runs = planted
+    run, manifest, _ = runs[3]
+    sizes: dict[str, int] = {}
+    for cluster_id, size, _ in _clusters(run).values():
+        sizes[cluster_id] = size
+    clusters_of_two = sum(1 for size in sizes.values() if size == 2)
+    histogram = manifest["dedup"]["cluster_sizes"]
+    assert sum(histogram.values()) == len(sizes)  # one count per cluster, singletons included
+    assert histogram["2"] == clusters_of_two == 6  # the six planted pairs
+    assert histogram["1"] == len(rows) - 2 * clusters_of_two
+
+
 def test_same_clusters_and_rows_for_any_partition_count_and_components_path(planted):
     _, _, runs = planted
     assert runs[3][1]["dedup"]["components_rounds"] == 0 < runs[1][1]["dedup"]["components_rounds"]
