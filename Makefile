@@ -4,6 +4,7 @@ PY := .venv/bin/python
 STAMP := .venv/.installed
 NATIVE := filters/extract/.native-built
 RUN ?= runs/default
+DEMO_RUN ?= runs/demo
 CONFIG ?=
 SET ?=
 STAGE ?=
@@ -15,16 +16,21 @@ SET_ARGS := $(foreach kv,$(SET),--set $(kv))
 .PHONY: help setup sysdeps test test-fast lint demo report submit bench clean
 
 help:
-	@echo "make setup | test | demo | stage-N RUN=DIR [CONFIG=F] [SET='k=v ...'] | report RUN=DIR"
+	@echo "make setup | test | demo [DEMO_RUN=DIR] | stage-N RUN=DIR [CONFIG=F] [SET='k=v ...'] | report RUN=DIR"
 	@echo "make submit STAGE=N RUN=DIR MASTER=spark://HOST:PORT [CONFIG=F] | bench [QUICK=1] | lint"
 
 setup: $(STAMP) $(NATIVE) sysdeps
 
-# Debian's python3-doc: real HTML for the demo site and the crawler tests (root installs it).
+# Debian packages, installed when missing (needs root; else a warning): python3-doc and
+# debian-reference-zh-cn (real English and Chinese HTML: the demo's sites and the crawler tests),
+# chromium (the audit report's browser test). Each is named with a file it installs.
+SYSDEPS := python3-doc:/usr/share/doc/python3.11/html/index.html \
+  debian-reference-zh-cn:/usr/share/debian-reference/index.zh-cn.html chromium:/usr/bin/chromium
 sysdeps:
-	@test -f /usr/share/doc/python3.11/html/index.html || { echo "installing python3-doc"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-doc) >/dev/null \
-	  || echo "warning: could not install python3-doc (needed by the demo and crawler tests)"; }
+	@missing="$$(for dep in $(SYSDEPS); do test -e "$${dep#*:}" || echo "$${dep%%:*}"; done)"; \
+	if [ -n "$$missing" ]; then echo "installing" $$missing; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	  || echo "warning: could not install" $$missing "(needed by the demo and some tests)"; fi
 
 # torch first, as the CPU build on disk: anything depending on torch would otherwise pull CUDA.
 $(STAMP): requirements.lock
@@ -53,7 +59,7 @@ stage-%: setup
 	$(PY) -m pipeline run stage-$* --run $(RUN) $(CONFIG_ARG) $(SET_ARGS)
 
 demo: setup
-	$(PY) -m pipeline demo --run runs/demo
+	$(PY) -m pipeline demo --run $(DEMO_RUN)
 
 report: setup
 	$(PY) -m pipeline report --run $(RUN)
@@ -67,4 +73,4 @@ bench: setup
 	$(PY) -m bench $(if $(QUICK),--quick,)
 
 clean:
-	rm -rf runs/demo build $(NATIVE)
+	rm -rf runs/demo runs/demo.previous build $(NATIVE)
