@@ -27,7 +27,7 @@ import xxhash
 SUM_COLUMNS = ("n_tokens", "n_header_tokens", "bytes")
 OTHER = "(other)"
 NONE = "(none)"
-TOP_VALUES = 100          # values kept per column in the manifest
+TOP_VALUES = 200          # values kept per column in the manifest (domains, hosts; 6 scorers x 20 buckets)
 PARTITION_VALUES = 1000   # values kept per column in one partition's profile
 SAMPLES = 3               # excerpts per drop reason and per sampled value
 EXCERPT_CHARS = 400

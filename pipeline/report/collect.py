@@ -148,7 +148,7 @@ def _crawl(stages: dict[int, dict]) -> dict:
     by_reason = {k: v["docs_in"] for k, v in by.get("reason", {}).items()}
     fetched = {}
     for key, v in by.get("site_category|reason", {}).items():
-        category, reason = key.rsplit("|", 1)
+        category, _, reason = key.rpartition("|")
         if reason == "ok":
             fetched[category] = fetched.get(category, 0) + v["docs_in"]
     host_category = _host_categories(by.get("host|site_category", {}))
@@ -182,7 +182,7 @@ def _host_categories(pairs: dict[str, dict]) -> dict[str, str]:
     """host → its site category (the one most of its attempts carry)."""
     best: dict[str, tuple[int, str]] = {}
     for key, v in pairs.items():
-        host, category = key.rsplit("|", 1)
+        host, _, category = key.rpartition("|")
         host = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() else host  # stage 2's domain has no port
         if category == "(none)":
             continue
@@ -218,7 +218,7 @@ def _distributions(stages: dict[int, dict]) -> dict:
 def _tier_matrix(pairs: dict[str, dict]) -> dict[str, dict[str, int]]:
     matrix: dict[str, dict[str, int]] = {}
     for key, v in pairs.items():
-        tier, value = key.split("|", 1)
+        tier, _, value = key.partition("|")
         matrix.setdefault(value, {})[tier] = matrix.setdefault(value, {}).get(tier, 0) + v["docs_in"]
     return dict(sorted(matrix.items(), key=lambda kv: -sum(kv[1].values())))
 
@@ -239,8 +239,8 @@ def _quality(stages: dict[int, dict]) -> dict:
     cut_points = m.get("quality_cut_points", {})
     buckets: dict[str, dict[int, int]] = {}
     for key, v in by.get("quality_buckets", {}).items():
-        scorer, bucket = key.rsplit("|", 1)
-        if bucket.isdigit():
+        scorer, _, bucket = key.rpartition("|")
+        if scorer and bucket.isdigit():
             buckets.setdefault(scorer, {})[int(bucket)] = v["docs_in"]
     for scorer, counts in sorted(buckets.items()):
         cuts = cut_points.get(scorer)
