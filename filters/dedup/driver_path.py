@@ -96,8 +96,10 @@ def _checked_by_text(node: np.ndarray, root: np.ndarray, same: np.ndarray, table
     length = table.column("length").to_numpy()
     similarity = np.ones(len(node))
     todo = np.flatnonzero(~same)
+    if not todo.size:  # only exact copies: nothing to read
+        return similarity
     held = np.cumsum(length[node[todo]] + length[root[todo]])  # an upper bound: survivors repeat
-    bounds = np.searchsorted(held, np.arange(1, int(held[-1] // TEXT_BYTES) + 2) * TEXT_BYTES) if todo.size else []
+    bounds = np.searchsorted(held, np.arange(1, int(held[-1] // TEXT_BYTES) + 2) * TEXT_BYTES)
     for start, end in zip([0, *bounds[:-1]], bounds, strict=True):
         pick = todo[start:max(end, start + 1)]
         wanted = np.unique(np.concatenate([node[pick], root[pick]]))  # node indexes, sorted

@@ -130,6 +130,17 @@ def test_manifest_cluster_size_histogram_counts_every_cluster(planted):
     assert histogram["1"] == len(rows) - 2 * clusters_of_two
 
 
+def test_a_run_whose_only_duplicates_are_exact_copies(shared_data, tmp_path):
+    texts = [t for t in cc_texts(shared_data) if len(t.split()) >= 150][:8]
+    rows = [{"id": f"doc-{i}", "text": t, "tier": "medium"} for i, t in enumerate(texts)]
+    rows.append({"id": "copy-of-doc-3", "text": texts[3].upper() + "  !", "tier": "medium"})
+    pattern = _write_parts(rows, tmp_path / "input", 2)
+    config = load_config(None, [*FAST_SPARK, f"dedup.inputs={pattern}"])
+    manifest = run_stage(4, str(tmp_path / "run"), config)  # the survivor check had no text to read
+    assert manifest["dropped"] == {"dedup:exact_duplicate": 1}
+    assert manifest["dedup"]["cluster_sizes"] == {"1": len(texts) - 1, "2": 1}
+
+
 def test_same_clusters_and_rows_for_any_partition_count_and_components_path(planted):
     _, _, runs = planted
     assert runs[3][1]["dedup"]["components_rounds"] == 0 < runs[1][1]["dedup"]["components_rounds"]
