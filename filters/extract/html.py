@@ -83,25 +83,15 @@ def parse(html: str | bytes) -> lxml_html.HtmlElement | None:
         raise
 
 
-def title_and_date(tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
-    """og:title, else <title>; the first ISO date of the known <meta> keys, else of <time>."""
-    title = og_title = None
-    dates: dict[str, str] = {}
-    for node in tree.iter("meta", "title"):
-        if node.tag == "title":
-            title = node.text_content() if title is None else title
-            continue
-        if og_title is None and node.get("property") == "og:title":
-            og_title = node.get("content")
-        for attribute in ("property", "name", "itemprop"):
-            key = node.get(attribute)
-            if key in _DATE_KEYS and key not in dates:
-                dates[key] = node.get("content") or ""
-    value = og_title or title
+def title_and_date(page) -> tuple[str | None, str | None]:
+    """og:title, else <title>; the first ISO date of the known <meta> keys (in _DATE_KEYS
+    order), else of the first <time datetime>; from what the walk met (native.walk)."""
+    meta: dict[str, str] = {}
+    for key, content in page.meta:
+        meta.setdefault(key, content)
+    value = meta.get("og:title") or page.title
     title = " ".join(value.split())[:1000] or None if value else None
-    candidates = [dates.get(key, "") for key in _DATE_KEYS]
-    candidates += [node.get("datetime") or "" for node in tree.iter("time") if node.get("datetime")][:1]
-    for candidate in candidates:
+    for candidate in [meta.get(key, "") for key in _DATE_KEYS] + [page.datetime or ""]:
         match = _ISO_DATE.search(candidate)
         if match:
             return title, match.group(0)
@@ -122,10 +112,11 @@ def extract_html(html: str | bytes, url: str | None = None, extractor: str = "na
     tree = parse(html)
     if tree is None:
         return HtmlResult(text="", title=None, date=None, extractor=extractor)
-    title, date = title_and_date(tree)
+    page = native.walk(tree)
+    title, date = title_and_date(page)
     if extractor == "trafilatura":
         return HtmlResult(trafilatura_text(tree, url), title, date, "trafilatura")
-    result = native.extract(tree)
+    result = native.select(page)
     if result.confidence < fallback_below_confidence:
         return HtmlResult(trafilatura_text(tree, url), title, date, "trafilatura", result.confidence)
     return HtmlResult(result.text, title, date, "native", result.confidence)

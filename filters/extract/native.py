@@ -119,7 +119,6 @@ class NativeResult:
     confidence: float  # 0..1: the container's share of the page's text value, 0 when short
 
 
-_CACHE: dict[bytes, int] = {}
 DEFAULT = NativeSettings()
 
 
@@ -128,12 +127,21 @@ def settings() -> dict:
     return dict(DEFAULT.__dict__)
 
 
-def extract(tree: lxml_html.HtmlElement, settings: NativeSettings = DEFAULT) -> NativeResult:
-    """Main text of a parsed page (html.parse) and how sure we are of it."""
-    page = _blocks.walk(tree, _CACHE, evidence)
+def walk(tree: lxml_html.HtmlElement):
+    """The page's blocks, block-level elements and metadata (_blocks.Page)."""
+    return _blocks.walk(tree, evidence)
+
+
+def select(page, settings: NativeSettings = DEFAULT) -> NativeResult:
+    """The main text of a walked page and how sure we are of it."""
     text, kept, score, positive = page.select(settings.__dict__)
     if kept < settings.low_confidence_chars or positive <= 0:
         confidence = 0.0
     else:
         confidence = max(0.0, min(1.0, score / positive))
     return NativeResult(text=text, confidence=confidence)
+
+
+def extract(tree: lxml_html.HtmlElement, settings: NativeSettings = DEFAULT) -> NativeResult:
+    """Main text of a parsed page (html.parse) and how sure we are of it."""
+    return select(walk(tree), settings)

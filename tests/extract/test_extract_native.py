@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import trafilatura
 from evaldata import load_pages, snippet_scores
-from zhdata import bigram_f1, load_zh_pages
+from zhdata import load_zh_pages
 
+from bench.extract_peer_worker import bigram_f1, snippet_and_bow_scores
 from filters.extract import native
 from filters.extract.decode import decode_html, utf8_source
 from filters.extract.html import extract_html, parse
@@ -87,9 +88,6 @@ def test_quality_on_trafilaturas_evaluation_pages(shared_data: Path):
     """Bag-of-words F1 over the evaluation snippets (the bench's metric) and the share of
     snippets satisfied, ours against plain trafilatura (default and favor_precision) on the same
     page bytes."""
-    sys.path.insert(0, str(ROOT))
-    from bench.extract_peer_worker import snippet_and_bow_scores
-
     base = shared_data / "trafilatura"
     entries = json.loads((base / "evaldata_staged_subset.json").read_text())
     pages = {url: (base / e["dir"] / e["file"]).read_bytes() for url, e in entries.items()}

@@ -1,11 +1,10 @@
-"""Real Chinese pages with expected main text (../shared/data/zh, see its SOURCE.md) and the
-character-bigram F1 the bilingual issue measures extraction by (no word segmentation needed)."""
+"""Real Chinese pages with expected main text (../shared/data/zh, see its SOURCE.md); scored by
+character-bigram F1 (bench.extract_peer_worker.bigram_f1, the bench's own measure)."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections import Counter
 from pathlib import Path
 
 # goose3's expected text is a 150-character prefix of the article (its test compares prefixes):
@@ -19,18 +18,3 @@ def load_zh_pages(shared_data: Path) -> list[tuple[str, bytes, str]]:
     rows = [json.loads(line) for line in (base / "html" / "manifest.jsonl").read_text().splitlines()]
     return [(r["id"], gzip.decompress((base / r["path"]).read_bytes()), r["gt_text"]) for r in rows
             if r["gt_type"] in ("expected_text", "reference_extraction_html") and r["id"] not in _PREFIX_ONLY]
-
-
-def bigrams(text: str) -> Counter:
-    chars = "".join(text.split())
-    return Counter(chars[i:i + 2] for i in range(len(chars) - 1))
-
-
-def bigram_f1(extracted: str, expected: str) -> float:
-    """F1 of the character bigrams (whitespace removed) of `extracted` against `expected`."""
-    got, want = bigrams(extracted), bigrams(expected)
-    overlap = sum((got & want).values())
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / sum(got.values()), overlap / sum(want.values())
-    return 2 * precision * recall / (precision + recall)
