@@ -175,3 +175,45 @@ print(extract_html({PAGE!r}).text)
     module_file, text = out.stdout.split("\n", 1)
     assert str(archive) not in module_file and "crawl-to-tokens-ext" in module_file
     assert text.rstrip("\n") == extract_html(PAGE).text
+
+
+def test_no_dependency_is_modified(tmp_path: Path):
+    """Importing stage 2 and extracting (ours, the cascade, trafilatura) leaves every attribute
+    of the dependencies' modules and of their classes as it was: nothing is patched."""
+    code = """
+import json, sys, types
+import trafilatura, trafilatura.core, trafilatura.htmlprocessing, trafilatura.main_extractor, trafilatura.xpaths
+import lxml.etree, lxml.html, warcio.archiveiterator, warcio.bufferedreaders, isal.isal_zlib, charset_normalizer
+
+PREFIXES = ("trafilatura", "lxml", "warcio", "isal", "charset_normalizer", "justext", "htmldate", "courlan")
+
+def snapshot():
+    state = {}
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(PREFIXES) or module is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            state[f"{name}.{attr}"] = id(value)
+            if isinstance(value, type) and value.__module__ == name:
+                for key, member in list(vars(value).items()):
+                    state[f"{name}.{attr}.{key}"] = id(member)
+    return state
+
+before = snapshot()
+from filters.extract import stage  # noqa: F401
+from filters.extract.html import extract_html
+from filters.extract.readers import read_file
+page = "<html><body><article><p>" + "Words of an article, with commas. " * 30 + "</p></article></body></html>"
+texts = [extract_html(page).text, extract_html(page, extractor="trafilatura").text,
+         extract_html(page, fallback_below_confidence=1.0).text]
+records = list(read_file(sys.argv[1], 10**7))
+after = snapshot()
+changed = sorted(k for k in before if k in after and before[k] != after[k])
+print(json.dumps({"changed": changed, "texts": [len(t) for t in texts], "records": len(records)}))
+"""
+    warc = Path("/work/shared/data/warc/dolma/sample-0000.warc.gz")
+    args = [str(warc)] if warc.exists() else [str(tmp_path / "none.warc.gz")]
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["changed"] == []
+    assert min(result["texts"]) > 500

@@ -184,3 +184,18 @@ def test_cascade_hands_unsure_pages_to_trafilatura_and_counts_them(shared_data: 
     for row in fell_back:  # unmodified trafilatura: its own answer on the page
         raw = (pages / Path(row["url"]).name).read_bytes()
         assert row["text"] == (trafilatura.extract(raw, **TRAFILATURA_SETTINGS) or "").strip()
+
+
+def test_a_50_mb_page_ends_as_a_counted_timeout(shared_data: Path, tmp_path: Path):
+    """With the size cap raised above it, a 50 MB page is parsed (libxml2, in slices) and walked
+    (C) under the per-page limit: it ends as extract:timeout, the page beside it is kept."""
+    page = (shared_data / "trafilatura/tests/cache/blog.python.org.html").read_bytes()
+    huge = b"<html><body>" + b"<div><p>big page words here, and more words</p></div>" * 1_000_000 + b"</body></html>"
+    assert len(huge) > 50_000_000
+    write_warc(tmp_path / "huge.warc.gz", [("http://huge.test/", "text/html", huge),
+                                           ("http://good.test/", "text/html; charset=utf-8", page)])
+    config = _config([str(tmp_path / "huge.warc.gz")], "extract.languages=all",
+                     "extract.max_record_bytes=100000000", "extract.timeout_seconds=0.5")
+    manifest = run_stage(2, str(tmp_path / "run"), config)
+    assert manifest["dropped"] == {"extract:timeout": 1}
+    assert [r["url"] for r in _rows(tmp_path / "run" / "stage-2").to_pylist()] == ["http://good.test/"]
