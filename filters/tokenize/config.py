@@ -11,8 +11,9 @@ from pipeline.config import InputList, Section
 
 class HeaderConfig(Section):
     enabled: bool = Field(True, description="prepend the meta header to every sample")
-    fields: list[str] = Field(["type", "lang", "domain", "source"],
-                              description="header keys in order: type = content_type, lang = language, domain = the subject "
+    fields: list[str] = Field(["type", "lang", "code", "domain", "source"],
+                              description="header keys in order: type = content_type, lang = language (EN, ZH; a stage-6 "
+                                          "row has none), code = stage 6's programming language, domain = the subject "
                                           "(see domain_from), source = the dataset (dataset column, else source); others = "
                                           "the column of that name (or as mapped in `columns`)")
     domain_from: Literal["topic", "host"] = Field(

@@ -19,7 +19,7 @@ import xxhash
 from filters.tokenize.config import HeaderConfig
 from filters.tokenize.tokenizer import ENDOFTEXT, TokenizerAdapter
 
-BUILTIN_COLUMNS = {"type": "content_type", "lang": "language", "source": "source"}
+BUILTIN_COLUMNS = {"type": "content_type", "lang": "language", "code": "code_language", "source": "source"}
 # The subject domain, best first: stage 5's WebOrganizer topic, else stage 1's page topic.
 TOPIC_COLUMNS = ("topic", "page_topic")
 # The dataset a row came from (crawl category, Common Crawl dump, code, GitHub kind), else `source`.
@@ -32,7 +32,7 @@ class HeaderPolicy:
     """Which fields, in which format, with which markers, and how often each is dropped."""
 
     enabled: bool = True
-    fields: tuple[str, ...] = ("type", "lang", "domain", "source")
+    fields: tuple[str, ...] = ("type", "lang", "code", "domain", "source")
     columns: tuple[tuple[str, str], ...] = ()
     format: str = "{key}: {value}"
     separator: str = " | "
@@ -78,6 +78,9 @@ def _field_values(table: pa.Table, policy: HeaderPolicy, key: str) -> list[str |
             values = pc.coalesce(values, pc.utf8_lower(host))
     elif key == "source":
         values = _first_present(table, SOURCE_COLUMNS)
+    elif key == "lang" and "code_language" in table.column_names:  # stage 6 rows: their programming
+        values = _first_present(table, ("language",))                # language is the `code` field
+        values = pc.if_else(pc.is_valid(table.column("code_language")), pa.scalar(None, pa.string()), values)
     else:
         values = _first_present(table, (BUILTIN_COLUMNS.get(key, key),))
     if key in policy.uppercase:
