@@ -1,0 +1,113 @@
+"""A real Chinese site crawled on loopback through stages 1, 2, 3, 4 and 8 with default settings.
+
+The site: the 100 real Chinese pages of ../shared/data/zh (news, blogs, forums, government pages,
+14 list pages; decompressed into a temporary folder) and Debian's Chinese Reference
+(debian-reference-zh-cn, 15 pages mixed with shell commands and English; `make setup` installs it),
+served by crawl.testsite with a generated index page. Drop rates measured at this commit:
+
+- stage 1: every page fetched (117 rows: the index, 115 pages, robots.txt's 404);
+- stage 2: 102 of 117 kept. Dropped: robots.txt (http_status), the generated index and 10 list or
+  script-rendered pages (empty_extraction / too_short), and 2 article pages whose text the HTML
+  does not hold (wechat: 12 characters; hexun: 95). 98 of the 101 article pages are kept (97%).
+  Before this issue: all of them were extract:language (languages: [en]); with languages: all,
+  13 were extract:low_utility (stage 1 counted Chinese words by spaces).
+- stage 3: the per-language quality rules are issue 23's; at this commit (English rules, models
+  trained on both languages) it keeps 19 of the 102 pages (tier_low 53, tier_medium_low 30).
+- stage 4: no Chinese page is merged with another that it does not duplicate;
+- stage 8: every kept page has `lang: ZH` in its header and decodes to its text exactly.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from crawl.testsite import serve_folder
+from filters.tokenize.tokenizer import ENDOFTEXT, load_tokenizer
+from pipeline.config import load_config
+from pipeline.runner import run_stage
+from tests.bilingual.helpers import read_parts
+
+pytestmark = pytest.mark.slow
+
+DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
+
+
+@pytest.fixture(scope="module")
+def chinese_run(shared_data: Path, tmp_path_factory) -> dict:
+    assert (DEBIAN_REFERENCE / "index.zh-cn.html").is_file(), "debian-reference-zh-cn: make setup (sysdeps) installs it"
+    site = tmp_path_factory.mktemp("zh-site")
+    manifest = [json.loads(line) for line in (shared_data / "zh" / "html" / "manifest.jsonl").open(encoding="utf-8")]
+    for page in manifest:
+        out = site / page["path"].removeprefix("html/").removesuffix(".gz")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(gzip.open(shared_data / "zh" / page["path"]).read())
+    (site / "debian-reference").mkdir()
+    for path in sorted(DEBIAN_REFERENCE.glob("*.zh-cn.html")):
+        shutil.copy(path, site / "debian-reference" / path.name)
+    run = tmp_path_factory.mktemp("zh-run") / "run"
+    manifests = {}
+    with serve_folder(site) as served:
+        config = load_config(None, [
+            "run.progress=false", f"crawl.seeds=[{served.base_url}/]", "crawl.allow_networks=[127.0.0.0/8]",
+            "crawl.max_pages=300", "crawl.max_depth=1", "crawl.min_host_delay=0.01", "crawl.host_delay_factor=0",
+            "spark.conf={spark.sql.shuffle.partitions: 2}",
+        ])
+        for number in (1, 2, 3, 4, 8):
+            manifests[number] = run_stage(number, str(run), config)
+    return {"run": run, "manifests": manifests, "pages": manifest, "config": config}
+
+
+def test_stages_1_and_2_keep_the_chinese_articles(chinese_run):
+    m1, m2 = chinese_run["manifests"][1], chinese_run["manifests"][2]
+    assert m1["rows_out"] == 117 and m2["rows_in"] == 117
+    dropped = m2["dropped"]
+    assert "extract:language" not in dropped and "extract:low_utility" not in dropped
+    assert m2["rows_out"] >= 100
+    kept = read_parts(chinese_run["run"] / "stage-2")
+    assert set(kept["language"].to_pylist()) == {"zh"}
+    articles = {p["path"].removeprefix("html/").removesuffix(".gz") for p in chinese_run["pages"] if p["page_type"] != "list"}
+    kept_paths = {u.split("/", 3)[3] for u in kept["url"].to_pylist()}
+    kept_articles = len(articles & kept_paths) + sum(p.startswith("debian-reference/") for p in kept_paths)
+    assert kept_articles >= 0.95 * (len(articles) + 15)  # 98 of 101 at this commit
+    rejects = read_parts(chinese_run["run"] / "stage-2", "_rejects")
+    assert set(rejects["reason"].to_pylist()) <= {"extract:http_status", "extract:empty_extraction", "extract:too_short"}
+
+
+def test_stage_3_drops_are_counted_per_rule(chinese_run):
+    """Stage 3's rules for Chinese are issue 23's. Stated here: what it keeps of the 102 pages."""
+    m3 = chinese_run["manifests"][3]
+    assert m3["rows_in"] == chinese_run["manifests"][2]["rows_out"]
+    assert m3["rows_in"] - m3["rows_out"] == sum(m3["dropped"].values())
+    assert all(reason.startswith("quality:") for reason in m3["dropped"])
+    print(f"stage 3 keeps {m3['rows_out']} of {m3['rows_in']} Chinese pages: {m3['dropped']}")
+    assert m3["rows_out"] >= 0.15 * m3["rows_in"]  # 19 of 102 at this commit
+
+
+def test_stage_4_and_8(chinese_run):
+    run = chinese_run["run"]
+    m4, m8 = chinese_run["manifests"][4], chinese_run["manifests"][8]
+    assert m4["rows_in"] == chinese_run["manifests"][3]["rows_out"]
+    kept4 = read_parts(run / "stage-4")
+    # pages removed as duplicates really are: the same text up to formatting
+    texts = {r["id"]: r["text"] for r in read_parts(run / "stage-3").select(["id", "text"]).to_pylist()}
+    for path in sorted((run / "stage-4" / "clusters").glob("*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            if row["id"] != row["dup_cluster_id"]:
+                a, b = texts[row["id"]], texts[row["dup_cluster_id"]]
+                assert min(len(a), len(b)) >= 0.5 * max(len(a), len(b))
+    assert m4["rows_out"] == kept4.num_rows and m8["rows_out"] >= kept4.num_rows
+    tokenizer = load_tokenizer(chinese_run["config"]["tokenize"]["tokenizer"], ("<|meta|>", "<|/meta|>"))
+    rows = read_parts(run / "stage-8").to_pylist()
+    by_id = {r["id"]: r["text"] for r in kept4.select(["id", "text"]).to_pylist()}
+    assert {r["id"] for r in rows} == set(by_id)  # (tier weights may repeat a page)
+    for row in rows:
+        ids, mask = np.array(row["input_ids"]), np.array(row["loss_mask"])
+        assert "lang: ZH" in row["meta"] and tokenizer.decode(ids[:row["n_header_tokens"]]) == row["meta"]
+        assert tokenizer.decode(ids[mask == 1]) == by_id[row["id"]] + ENDOFTEXT
