@@ -4,16 +4,17 @@ Two units, and which stage uses which:
 
 - **segments** (`split`, `count`, `spans`): the unit a stage counts lengths and n-grams in when it
   does not need linguistic words. A segment is either one character of an unspaced script (Han,
-  kana, Thai: the scripts that do not put spaces between words) or a whitespace-separated run of
-  other characters holding at least one letter, mark or digit (a word of a spaced script, as
-  str.split() gives it, "Python3" in a Chinese sentence; a run of punctuation alone, "|" or "—",
-  is none). So English counts what str.split() counts, and a Chinese sentence counts its
-  characters. The family is decided per character, not per document language, so a mixed
-  Chinese/English page counts each part in its own unit and no language id is needed.
-  Vectorised over an Arrow batch (numpy on the UTF-8 bytes). Used by: the crawler's page word
-  counts (thin pages, links per 100 words), dedup shingles (filters/dedup/normalize.py maps
-  punctuation to spaces first, then its words are the segments of the normalised text: it takes
-  its unspaced ranges from here), decontamination n-grams.
+  kana, Thai: the scripts that do not put spaces between words) or a maximal run of word
+  characters (letters, marks, digits: a word of a spaced script, "Python3" in a Chinese
+  sentence); punctuation, symbols and spaces separate segments and are none themselves. With
+  `whole_words=True`, only spaces (and unspaced characters) separate, and a run holding at least
+  one letter or digit is one segment with its punctuation: the words str.split() gives for English
+  ("don't", "a.b()"), runs of punctuation alone ("|", "—") left out. The family is decided per
+  character, not per document language, so a mixed Chinese/English page counts each part in its
+  own unit and no language id is needed. Vectorised over an Arrow batch (numpy on the UTF-8
+  bytes). Used by: dedup shingles (filters/dedup/normalize.py maps punctuation to spaces, then its
+  words are the segments; it takes its unspaced ranges from here), decontamination n-grams
+  (segments), the crawler's page word counts (whole words, the unit its thresholds were set in).
 - **words** (`words`, `spaced`): linguistic words, for rules whose published thresholds were set
   on them (FineWeb-2's per-language Gopher/C4 settings count cmn_Hani words with spaCy's Chinese
   tokenizer in its jieba mode, i.e. jieba's default cut). Chinese (`zh`): jieba, dictionary + HMM;
@@ -140,14 +141,14 @@ class Spans:
     end: np.ndarray
     byte_start: np.ndarray  # byte offsets within the batch's UTF-8 data
     byte_end: np.ndarray
-    unspaced: np.ndarray    # bool: an unspaced-script character (else a whitespace-separated run)
+    unspaced: np.ndarray    # bool: an unspaced-script character (else a run)
     n_docs: int
 
     def counts(self) -> np.ndarray:
         return np.bincount(self.doc, minlength=self.n_docs).astype(np.int64)
 
 
-def spans(texts) -> Spans:
+def spans(texts, whole_words: bool = False) -> Spans:
     """Every segment of every text (see the module docstring), in text order."""
     strings = _strings(texts)
     offsets, data = utf8_buffers(strings)
@@ -156,31 +157,33 @@ def spans(texts) -> Spans:
     first = np.zeros(len(code) + 1, dtype=bool)
     first[offsets] = True                                        # texts never share a segment
     alone = cls == UNSPACED
-    in_run = (cls == WORD) | (cls == PUNCT)                       # runs end at spaces and at unspaced
+    in_run = (cls == WORD) | (cls == PUNCT) if whole_words else cls == WORD
     run_start = in_run & ~(np.concatenate([[False], in_run[:-1]]) & ~first[:-1])
     run_end = in_run & ~(np.concatenate([in_run[1:], [False]]) & ~first[1:])
     starts, ends = np.flatnonzero(run_start), np.flatnonzero(run_end) + 1
-    letters = np.concatenate([[0], np.cumsum(cls == WORD)])
-    word_run = letters[ends] > letters[starts]                   # holds a letter, mark or digit
-    starts, ends = starts[word_run], ends[word_run]
+    if whole_words:
+        letters = np.concatenate([[0], np.cumsum(cls == WORD)])
+        word_run = letters[ends] > letters[starts]               # holds a letter, mark or digit
+        starts, ends = starts[word_run], ends[word_run]
     single = np.flatnonzero(alone)
     order = np.argsort(np.concatenate([starts, single]), kind="stable")
+    is_alone = np.concatenate([np.zeros(len(starts), bool), np.ones(len(single), bool)])[order]
     starts = np.concatenate([starts, single])[order]
     ends = np.concatenate([ends, single + 1])[order]
-    is_alone = np.concatenate([np.zeros(len(word_run.nonzero()[0]), bool), np.ones(len(single), bool)])[order]
     byte_of = np.append(byte_of, len(data))
     doc = np.searchsorted(offsets, starts, side="right") - 1
     return Spans(doc.astype(np.int64), starts, ends, byte_of[starts], byte_of[ends], is_alone, len(strings))
 
 
-def count(texts) -> np.ndarray:
+def count(texts, whole_words: bool = False) -> np.ndarray:
     """Segments per text (int64); a null text has 0."""
-    return spans(texts).counts()
+    return spans(texts, whole_words).counts()
 
 
-def split(text: str) -> list[str]:
-    """The segments of one text: `split("用Python写代码。 a-b | c") == ["用", "Python", "写", "代", "码", "a-b", "c"]`."""
-    found = spans([text])
+def split(text: str, whole_words: bool = False) -> list[str]:
+    """The segments of one text: `split("用Python写代码。a-b") == ["用", "Python", "写", "代", "码", "a", "b"]`;
+    with whole_words=True the last one is "。a-b"."""
+    found = spans([text], whole_words)
     raw = text.encode("utf-8")
     return [raw[s:e].decode("utf-8") for s, e in zip(found.byte_start.tolist(), found.byte_end.tolist(), strict=True)]
 
