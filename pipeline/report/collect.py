@@ -89,6 +89,7 @@ def _funnel(stages: dict[int, dict], run_dir: str) -> dict:
             "fetched_bytes": prof["in"].get("bytes") if number == 1 else None,
             "adds_up": m["rows_in"] == m["rows_out"] + dropped_total,
             "upstream_docs": upstream,
+            "skipped": m.get("records_skipped") or {},
             "seconds": _seconds(m),
         }
         rows.append(row)
@@ -313,6 +314,7 @@ def _tokens(run_dir: str, stages: dict[int, dict]) -> dict:
         "tokenizer": index.get("tokenizer"), "seq_len": index.get("seq_len"), "packed": index.get("packed"),
         "header_tokens": header, "sample_tokens": out.get("n_tokens"),
         "header_share": header / out["n_tokens"] if header is not None and out.get("n_tokens") else None,
+        "figures": {k: m[k] for k in ("token_shares", "decontam") if k in m},
     }
 
 

@@ -2,7 +2,8 @@
 
 The shapes a stage writes decide the display, so a new figure shows up without a report change:
 scalars → a key/value table, {name: number} → bars, {name: {name: number}} → a matrix (table and
-stacked bars), [{...}, …] → a table of rows; other nested dicts are walked into.
+stacked bars), [[name, number], …] → bars, [{...}, …] → a table of rows; other nested dicts are
+walked into.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def blocks(figures: dict, path: tuple[str, ...] = ()) -> list[dict]:
             columns = sorted({c for v in value.values() for c in v}, key=_natural)
             out.append({"kind": "matrix", "title": " / ".join(where), "path": list(where),
                         "rows": value, "columns": columns})
+        elif isinstance(value, list) and value and all(
+                isinstance(v, list | tuple) and len(v) == 2 and isinstance(v[0], str) and _number(v[1]) for v in value):
+            out.append({"kind": "bars", "title": " / ".join(where), "path": list(where), "pairs": True,
+                        "values": {name: count for name, count in value}})  # [[name, count], …]: a top-k
         elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
             columns = list(dict.fromkeys(c for v in value[:MAX_ROWS] for c in v))
             out.append({"kind": "rows", "title": " / ".join(where), "path": list(where),

@@ -142,7 +142,7 @@ def _dedup_charts(dedup: dict) -> dict[str, str]:
 def _stage_blocks(section: dict, number: int, name: str) -> list[dict]:
     if section["status"] != "finished":
         return []
-    shown = blocks(section["figures"], (name,))
+    shown = blocks(section["figures"], () if name == "tokens" else (name,))
     for column, counts in section.get("by", {}).items():
         if column in ("source", "domain", "content_type", "language"):
             continue
@@ -186,7 +186,7 @@ def render_html(data: dict) -> str:
            **_quality_charts(data["quality"]), **_dedup_charts(data["dedup"]), **_token_charts(data["tokens"]),
            **_timing_chart(data["run_info"])}
     stage_blocks = {name: _stage_blocks(data[name], number, name)
-                    for number, name in ((5, "rebalance"), (6, "code"), (7, "github"))}
+                    for number, name in ((5, "rebalance"), (6, "code"), (7, "github"), (8, "tokens"))}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=_num, bytes=_bytes, pct=_pct)
