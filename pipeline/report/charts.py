@@ -92,8 +92,8 @@ def grouped(name: str, categories: Sequence[str], series: Mapping[str, Sequence[
             if log:
                 ax.set_yscale("log")
         axis.set_major_formatter(FuncFormatter(_human))
-        if len(series) > 1:
-            ax.legend(frameon=False, fontsize=8)
+        if len(series) > 1:  # beside the plot, never over a bar
+            ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _svg(fig, name)
 
 
