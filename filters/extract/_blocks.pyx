@@ -163,7 +163,9 @@ cdef struct Params:
     double cjk_weight        # a CJK character counts as this many characters in lengths
     double weak_prose        # weak boilerplate evidence counts on elements with less prose than this
     double box_chars         # inside the container, a box shorter than this...
-    double box_link          # ...with more link characters than this share is a link list
+    double box_link          # ...with more link characters than this share...
+    double box_prose         # ...and less prose than this is a link list
+    double long_heading      # a heading this long reads as prose
     double teaser_prose      # a box with a linked heading and less prose than this is a teaser
     int short_context        # 1: a short block needs good text on both sides; 0: on one side
     double negative_damping  # share of a negative subtree's value that counts in its parent
@@ -185,6 +187,8 @@ cdef Params _params(dict settings) except *:
     p.weak_prose = settings["weak_prose"]
     p.box_chars = settings["box_chars"]
     p.box_link = settings["box_link"]
+    p.box_prose = settings["box_prose"]
+    p.long_heading = settings["long_heading"]
     p.teaser_prose = settings["teaser_prose"]
     p.short_context = settings["short_context"]
     p.negative_damping = settings["negative_damping"]
@@ -226,6 +230,11 @@ cdef class Page:
     cdef inline double length(self, const Block* b, const Params* p) noexcept:
         return (b.chars - b.cjk) + b.cjk * p.cjk_weight
 
+    cdef inline bint heading(self, const Block* b, const Params* p) noexcept:
+        """A heading's block, unless it is long enough to be prose (p.long_heading: only on pages
+        with no other prose, select())."""
+        return self.elements[b.owner].code == T_H and self.length(b, p) < p.long_heading
+
     cdef inline bint linky(self, const Block* b, const Params* p) noexcept:
         return b.link_chars > p.link_bad * b.chars
 
@@ -241,7 +250,7 @@ cdef class Page:
             b = &self.blocks[i]
             self.chars[b.owner] += b.chars
             self.links[b.owner] += b.link_chars
-            if self.elements[b.owner].code != T_H and not self.linky(b, p) and self.length(b, p) >= p.short_chars:
+            if not self.heading(b, p) and not self.linky(b, p) and self.length(b, p) >= p.short_chars:
                 self.prose[b.owner] += self.length(b, p)
         for e in range(n - 1, 0, -1):
             parent = self.elements[e].parent
@@ -297,7 +306,7 @@ cdef class Page:
             return n * p.neg_value
         if self.linky(b, p):
             return n * p.link_value
-        if self.elements[b.owner].code == T_H:
+        if self.heading(b, p):
             return 0
         if n < p.short_chars:
             return n * p.short_value
@@ -346,7 +355,8 @@ cdef class Page:
         list, or a teaser (a linked heading over little prose)."""
         if self.elements[e].own_neg:
             return True
-        if self.chars[e] < p.box_chars and self.links[e] > p.box_link * self.chars[e]:
+        if (self.chars[e] < p.box_chars and self.links[e] > p.box_link * self.chars[e]
+                and self.prose[e] < p.box_prose):
             return not (self.elements[e].code == T_P and self.chars[e] >= p.linked_prose)
         return self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose
 
@@ -366,6 +376,8 @@ cdef class Page:
         if n == 0 or self.blocks.size() == 0:
             self.chosen = -1
             return "", 0, 0.0, 0.0
+        cdef double long_heading = p.long_heading
+        p.long_heading = 1e300  # headings are headings, unless there is no other text (below)
         self.sums(&p)
         cdef double best_score, positive
         self.mark_boilerplate(&p, -1)
@@ -374,6 +386,10 @@ cdef class Page:
         cdef int best = self.container(&p, &best_score, &positive)
         if positive <= 0:  # all the text is under boilerplate evidence (a page of teasers):
             self.mark_boilerplate(&p, -1)  # the evidence tells nothing here
+            best = self.container(&p, &best_score, &positive)
+        if positive <= 0:  # no prose but in headings (sites that set their text in <h2>-<h6>)
+            p.long_heading = long_heading
+            self.sums(&p)
             best = self.container(&p, &best_score, &positive)
         self.chosen = best
         # boxes of boilerplate inside the container
@@ -399,8 +415,10 @@ cdef class Page:
             if drop[b.owner] or (self.linky(b, &p) and code != T_H
                                  and not self.linked_sentence(b, &p)):
                 kind.push_back(BAD)
-            elif code == T_H or self.length(b, &p) < p.short_chars:
-                kind.push_back(HEADING if code == T_H else SHORT)
+            elif self.heading(b, &p):
+                kind.push_back(HEADING)
+            elif self.length(b, &p) < p.short_chars:
+                kind.push_back(SHORT)
             else:
                 kind.push_back(GOOD)
         # context: a heading stays when text follows it; a short block when its neighbours

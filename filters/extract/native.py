@@ -20,9 +20,10 @@ The algorithm (published boilerplate-removal facts; the code is ours, the hot pa
    Boilerplate evidence is void on the container found without it and its ancestors, and on
    elements holding `neg_share` of the prose (a wrapper named "has-sidebar", an <aside> around
    the article); comment sections stay boilerplate. If no text is left outside boilerplate
-   evidence (a page of teasers), the evidence is ignored.
+   evidence (a page of teasers), the evidence is ignored; if there is no prose but in headings,
+   long headings read as prose.
 4. Inside the container, boxes are dropped when they carry boilerplate evidence, are short link
-   lists (`box_link`), or are teasers (a box opening with a linked heading over little prose);
+   lists (`box_link`, `box_prose`), or are teasers (a box opening with a linked heading over little prose);
    link-dense blocks are dropped, except one-line paragraphs of prose length. Short blocks and
    headings stay by context (jusText): a heading when text follows it, a short block when text is
    on one side of it. The kept blocks are the text, one line each ("- " before list items,
@@ -104,7 +105,9 @@ class NativeSettings:
     cjk_weight: float = 2.0     # a CJK character counts as this many characters
     weak_prose: float = 300     # weak boilerplate words count on elements with less prose
     box_chars: float = 1000     # inside the container, a box shorter than this...
-    box_link: float = 0.3       # ...with a larger share of link characters is a link list
+    box_link: float = 0.3       # ...with a larger share of link characters...
+    box_prose: float = 100      # ...and less prose than this is a link list
+    long_heading: float = 120   # on pages without other prose, a heading this long reads as prose
     teaser_prose: float = 400   # a box with a linked heading and less prose is a teaser
     short_context: int = 0      # 1: a short block needs text on both sides to stay; 0: on one
     negative_damping: float = 0.7  # share of a negative box's value that counts in its parent

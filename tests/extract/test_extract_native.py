@@ -217,3 +217,18 @@ print(json.dumps({"changed": changed, "texts": [len(t) for t in texts], "records
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["changed"] == []
     assert min(result["texts"]) > 500
+
+
+def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
+    """A site that sets its prose in heading tags (no <p> at all) and a home page whose
+    paragraphs are half links keep that text; a menu beside them does not."""
+    menu = "<ul class='nav'>" + "".join(f"<li><a href='/{i}'>Menu {i}</a></li>" for i in range(12)) + "</ul>"
+    headings = "".join(f"<h3>{PROSE}{PROSE[:60]}</h3>" for _ in range(3))
+    text = extract_html(f"<html><body>{menu}<div>{headings}</div></body></html>").text
+    assert text.count("real content") == 6 and "Menu" not in text
+    linked = ("<p>I work on <a href='/a'>open language models</a> and <a href='/b'>scientific document "
+              "understanding</a>, and I like <a href='/c'>board games</a>, long walks and good coffee in the "
+              "morning before the day starts.</p>")
+    page = (f"<html><body>{menu}<main><div class='about'><h2>me</h2>{linked}</div>"
+            f"<p>{PROSE * 3}</p></main></body></html>")
+    assert "open language models and scientific" in extract_html(page).text
