@@ -109,8 +109,7 @@ def stacked(name: str, categories: Sequence[str], series: Mapping[str, Sequence[
         ax.invert_yaxis()
         ax.set_xlabel(xlabel)
         ax.xaxis.set_major_formatter(FuncFormatter(_human))
-        ax.legend(frameon=False, fontsize=8, ncols=min(len(series), 5), loc="upper center",
-                  bbox_to_anchor=(0.5, -0.25 if len(categories) < 4 else -0.12))
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _svg(fig, name)
 
 

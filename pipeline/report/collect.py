@@ -292,6 +292,12 @@ def _own_figures(stages: dict[int, dict], number: int, sample_column: str | None
                       for column, counts in prof["by"].items() if "|" not in column}}
     if sample_column:
         section["samples"] = prof["samples"].get(sample_column, {})
+    if number == 6:  # files per hit count over all languages
+        totals: dict[str, int] = {}
+        for hist in section["figures"].get("hits_by_language", {}).values():
+            for hits, files in hist.items():
+                totals[str(hits)] = totals.get(str(hits), 0) + files
+        section["hit_totals"] = dict(sorted(totals.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99))
     return section
 
 

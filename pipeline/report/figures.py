@@ -21,16 +21,26 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
+# What a reader looks for first, per stage (the other figures follow in the manifest's order).
+FIRST = {"code": ("hits_by_language", "top_rules"),
+         "github": ("samples", "git_diff_validation", "decontam"),
+         "rebalance": ("clusters", "cap", "knowledge")}
+
+
 def blocks(figures: dict, path: tuple[str, ...] = ()) -> list[dict]:
     """Display blocks for one stage's figures; `path` is where each block sits in the manifest."""
     scalars: dict[str, Any] = {}
     out: list[dict] = []
-    for key, value in figures.items():
+    first = FIRST.get(path[0], ()) if len(path) == 1 else ()
+    ordered = sorted(figures, key=lambda k: first.index(k) if k in first else len(first))
+    for key in ordered:
+        value = figures[key]
         where = (*path, key)
         if _scalar(value):
             scalars[key] = value
         elif isinstance(value, list) and all(_scalar(v) for v in value):
-            scalars[key] = ", ".join(str(v) for v in value[:MAX_ROWS]) + (" …" if len(value) > MAX_ROWS else "")
+            scalars[key] = (", ".join(str(v) for v in value[:MAX_ROWS]) + (" …" if len(value) > MAX_ROWS else "")
+                            if value else "none")
         elif isinstance(value, dict) and value and all(_number(v) for v in value.values()):
             out.append({"kind": "bars", "title": " / ".join(where), "path": list(where), "values": value})
         elif isinstance(value, dict) and value and all(
