@@ -15,6 +15,7 @@ column (stage 3's `quality_buckets`) is counted per entry, as "name|value".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,7 +58,10 @@ def _totals(table: pa.Table, text_bytes: np.ndarray) -> dict[str, int]:
 
 
 def _excerpt(text: str | None) -> str:
-    text = " ".join((text or "").split())
+    """The start of a text with its lines (code stays readable), blank-line runs and line-end
+    spaces squeezed."""
+    lines = [line.rstrip() for line in (text or "").strip().splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
     return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rstrip() + " …"
 
 

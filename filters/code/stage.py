@@ -87,6 +87,7 @@ class CodeStage(Stage):
     schema_version = code_schema.VERSION
     settings_model = CodeConfig
     required_columns = ("id", "text")
+    sample_columns = ("code_language",)  # the report shows a few files per language
 
     # ---- paths -------------------------------------------------------------------------------
     @property

@@ -30,10 +30,12 @@ def test_manifest_profile_counts_documents_and_bytes_in_and_out(shared_data, run
     assert dropped["docs"] == manifest["dropped"]["words:too_short"]
     assert prof["in"]["text_bytes"] == prof["out"]["text_bytes"] + dropped["text_bytes"]
     # excerpts are the rejected documents' own text, readable in place
-    texts = {r["id"]: " ".join(r["text"].split()) for r in rejects.to_pylist()}
+    texts = {r["id"]: r["text"] for r in rejects.to_pylist()}
     assert 0 < len(dropped["samples"]) <= profile.SAMPLES
     for sample in dropped["samples"]:
-        assert texts[sample["id"]].startswith(sample["excerpt"].removesuffix(" …"))
+        excerpt = sample["excerpt"].removesuffix(" …")
+        assert 100 < len(excerpt) <= profile.EXCERPT_CHARS
+        assert texts[sample["id"]].split()[:10] == excerpt.split()[:10]  # its own words, from the start
     by_source = prof["by"]["source"]
     assert by_source == {"cc-text": {"docs_in": 20, "docs_out": kept.num_rows,
                                      "bytes_in": prof["in"]["text_bytes"], "bytes_out": _utf8_bytes(kept)}}
