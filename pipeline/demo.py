@@ -200,11 +200,15 @@ def _run_stages(run_dir: str, config: dict) -> list[str]:
             continue
         label = f"[{number}/{len(STAGES)}] stage-{number} {name:<10}"
         finished = Path(run_dir, f"stage-{number}", "_manifest.json").is_file()
-        if not finished:
+        changed = _newer_input(run_dir, number) if finished else None
+        if changed:
+            say(f"{label} running again: stage-{changed} finished after it (its input changed)")
+            finished = False
+        elif not finished:
             say(f"{label} running…")
         started = time.perf_counter()
         try:
-            manifest = run_stage(number, run_dir, config, progress=True)
+            manifest = run_stage(number, run_dir, config, force=bool(changed), progress=True)
         except PipelineError as exc:
             say(f"{label} failed: {exc}")
             failed.append(f"stage-{number} ({name})")
@@ -213,3 +217,17 @@ def _run_stages(run_dir: str, config: dict) -> list[str]:
         took = "already finished" if finished else f"{time.perf_counter() - started:.0f} s"
         say(f"{label} {manifest['rows_in']:>7,} in {manifest['rows_out']:>7,} out {dropped:>6,} dropped  ({took})")
     return failed
+
+
+INPUTS = {2: (1,), 3: (2,), 4: (3,), 5: (4,), 8: (3, 4, 5, 6, 7)}  # stages each one reads (demo config)
+
+
+def _newer_input(run_dir: str, number: int) -> int | None:
+    """A stage this finished stage reads that finished after it started (e.g. stage 7, built
+    since the last demo, before stage 8): this stage's output is stale."""
+    mine = io.read_json(str(Path(run_dir, f"stage-{number}", "_manifest.json")))
+    for upstream in INPUTS.get(number, ()):
+        path = Path(run_dir, f"stage-{upstream}", "_manifest.json")
+        if path.is_file() and io.read_json(str(path))["finished"] > mine["started"]:
+            return upstream
+    return None
