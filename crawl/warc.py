@@ -22,7 +22,7 @@ from warcio.warcwriter import WARCWriter
 ROW_CONTENT_TYPE = "application/vnd.stepcrawl.row+json"
 # response-record fields carrying the page's labels (stage 2 reads them: filters/extract/readers.py)
 LABEL_HEADERS = {"StepCrawl-Low-Utility": "low_utility_reasons", "StepCrawl-Page-Topic": "page_topic",
-                 "StepCrawl-Page-Format": "page_format"}
+                 "StepCrawl-Page-Format": "page_format", "StepCrawl-Site-Category": "site_category"}
 _HOP_BY_HOP = {"transfer-encoding", "content-encoding", "content-length", "connection", "keep-alive"}
 
 

@@ -50,7 +50,7 @@ MIME_KINDS = {
 }
 # fields stage 1 (crawl/warc.py) writes on its response records: the selection layer's labels
 LABELS = {"StepCrawl-Low-Utility": "low_utility", "StepCrawl-Page-Topic": "page_topic",
-          "StepCrawl-Page-Format": "page_format"}
+          "StepCrawl-Page-Format": "page_format", "StepCrawl-Site-Category": "site_category"}
 EXTENSION_KINDS = {".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf",
                    ".epub": "epub", ".txt": "text"}
 

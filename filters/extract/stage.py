@@ -13,6 +13,7 @@ the output is the same whatever the engine.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -102,6 +103,8 @@ class ExtractStage(Stage):
             "low_utility": pa.array(columns["low_utility"], pa.string()),
             "page_topic": pa.array(columns["page_topic"], pa.string()),
             "page_format": pa.array(columns["page_format"], pa.string()),
+            "site_category": pa.array(columns["site_category"], pa.string()),
+            "dataset": pa.array(columns["dataset"], pa.string()),
             "extractor": pa.array(columns["extractor"], pa.string()),
         })
         return with_counters(table, {"records_skipped": dict(skipped)})
@@ -114,8 +117,9 @@ class ExtractStage(Stage):
             "date": record.date,
             "extract_failure": record.failure,
             "extract_detail": record.detail,
-            **(record.labels or {}),  # low_utility, page_topic, page_format from our crawler
+            **(record.labels or {}),  # low_utility, page_topic, page_format, site_category from our crawler
         }
+        row["dataset"] = dataset_of(source, record.locator, row.get("site_category"))
         if record.failure:
             return row
         rule = blocklist.blocked(record.url) if blocklist else None
@@ -205,7 +209,22 @@ class ExtractStage(Stage):
 
 
 _ROW_FIELDS = ("id", "source", "content_type", "text", "url", "title", "date",
-               "extract_failure", "extract_detail", "low_utility", "page_topic", "page_format", "extractor")
+               "extract_failure", "extract_detail", "low_utility", "page_topic", "page_format", "site_category", "dataset",
+               "extractor")
+
+
+COMMON_CRAWL_DUMP = re.compile(r"CC-MAIN-\d{4}-\d{2}")
+
+
+def dataset_of(source: str, locator: str, site_category: str | None) -> str:
+    """The dataset a document came from, for the meta header's `source` field: our crawl (by site
+    category), a Common Crawl dump (named by its WARC file path), other archives, or loose files."""
+    if source == "crawl":
+        return f"crawl/{site_category}" if site_category else "crawl"
+    dump = COMMON_CRAWL_DUMP.search(locator.rsplit("#", 1)[0])
+    if dump:
+        return f"commoncrawl/{dump.group(0)}"
+    return source
 
 
 class _Failed(Exception):

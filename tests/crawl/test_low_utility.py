@@ -136,6 +136,8 @@ def test_flag_travels_to_stage_2_which_drops_it(tmp_path: Path):
     kept = pq.read_table(run / "stage-2" / manifest["files"][0]["path"]).to_pylist()
     assert [r["url"].removeprefix(site.base_url) for r in kept] == ["/"]
     assert kept[0]["page_topic"] and kept[0]["low_utility"] is None
+    assert kept[0]["site_category"] == by_path["/"]["site_category"]  # the crawl's labels travel on
+    assert kept[0]["dataset"] == f"crawl/{by_path['/']['site_category']}"  # the meta header's source
     rejects = pq.read_table(run / "stage-2" / "_rejects").to_pylist()
     assert {r["low_utility"] for r in rejects if r["reason"] == "extract:low_utility"} == {
         "keyword_stuffing", by_path["/farm"]["low_utility_reasons"]}

@@ -199,3 +199,20 @@ def test_a_50_mb_page_ends_as_a_counted_timeout(shared_data: Path, tmp_path: Pat
     manifest = run_stage(2, str(tmp_path / "run"), config)
     assert manifest["dropped"] == {"extract:timeout": 1}
     assert [r["url"] for r in _rows(tmp_path / "run" / "stage-2").to_pylist()] == ["http://good.test/"]
+
+
+def test_documents_name_their_dataset_for_the_meta_header(shared_data, tmp_path):
+    """The header's `source` is the dataset: a Common Crawl dump from its WARC path, other
+    archives and loose files by kind, our crawl by site category (see the crawl tests)."""
+    from filters.extract.stage import dataset_of
+
+    assert dataset_of("warc", "/cc/CC-MAIN-2024-22/segments/x/warc/CC-MAIN-20240512-00001.warc.gz#123",
+                      None) == "commoncrawl/CC-MAIN-2024-22"
+    assert dataset_of("crawl", "stage-1/warc/crawl-00001.warc.gz#9", "Software Development") == \
+        "crawl/Software Development"
+    assert dataset_of("files", "/docs/a.html", None) == "files"
+    warc = shared_data / "warc" / "commoncrawl-whirlwind" / "whirlwind.warc.gz"
+    config = load_config(None, [f"extract.inputs=[{warc}]", "extract.languages=all", "run.progress=false"])
+    manifest = run_stage(2, str(tmp_path / "run"), config)
+    rows = pq.read_table(tmp_path / "run" / "stage-2" / manifest["files"][0]["path"]).to_pylist()
+    assert rows and {r["dataset"] for r in rows} == {"warc"}  # the excerpt's file name names no dump
