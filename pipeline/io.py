@@ -101,9 +101,10 @@ def read_json(uri: str) -> Any:
 
 
 def write_parquet_atomic(uri: str, table: pa.Table) -> str:
-    """Write a parquet file atomically and return the sha256 of its bytes."""
+    """Write a parquet file atomically and return the sha256 of its bytes. Pages carry CRC
+    checksums, verified on every read, so a flipped bit in a part is an error, not wrong rows."""
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", write_statistics=True)
+    pq.write_table(table, sink, compression="zstd", write_statistics=True, write_page_checksum=True)
     data = sink.getvalue().to_pybytes()
     write_bytes_atomic(uri, data)
     return hashlib.sha256(data).hexdigest()
@@ -113,7 +114,7 @@ def read_parquet(uri: str, columns: list[str] | None = None) -> pa.Table:
     fs, path = _fs(uri)
     try:
         with fs.open(path, "rb") as fh:
-            return pq.read_table(fh, columns=columns)
+            return pq.read_table(fh, columns=columns, page_checksum_verification=True)
     except FileNotFoundError:
         raise InputError(f"file not found: {uri}") from None
     except (pa.ArrowInvalid, OSError) as exc:

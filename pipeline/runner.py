@@ -119,6 +119,12 @@ def run_stage(
     for existing in (manifest_path, state_path):
         if io.exists(existing):
             previous = io.read_json(existing)
+            if previous.get("schema_version", cls.schema_version) != cls.schema_version:
+                raise PipelineError(
+                    f"stage-{cls.number} in {run_dir} was written with schema version "
+                    f"{previous['schema_version']!r}, this code writes {cls.schema_version!r}; "
+                    "pass --force to recompute it"
+                )
             if previous.get("config_sha256") != sha:
                 raise PipelineError(
                     f"stage-{cls.number} in {run_dir} was started with a different config "
@@ -132,7 +138,7 @@ def run_stage(
     _remove_partial_writes(stage_dir)
     state = io.read_json(state_path) if io.exists(state_path) else None
     if state is None:
-        state = {"config_sha256": sha, "started": _now()}
+        state = {"config_sha256": sha, "schema_version": cls.schema_version, "started": _now()}
         io.write_json_atomic(state_path, state)
     io.write_bytes_atomic(io.join(str(run_dir), "config.yaml"), dump_config(config).encode())
 
@@ -140,7 +146,7 @@ def run_stage(
     engine = make_engine(config)
     try:
         log("stage.start", stage=cls.number, name=cls.name, engine=engine.name, run=str(run_dir))
-        instance.prepare(engine)
+        _global_step(instance, stage_dir, "prepare", lambda: instance.prepare(engine))
         partitions = instance.partitions()
         indices = [p.index for p in partitions]
         if len(set(indices)) != len(indices):
@@ -158,7 +164,7 @@ def run_stage(
         if errors:
             raise PipelineError(errors[0] + (f" (and {len(errors) - 1} more partitions)" if len(errors) > 1 else ""))
         stats = [io.read_json(_marker(stage_dir, i)) for i in sorted(indices)]
-        extra = instance.finish(engine) or {}
+        extra = _global_step(instance, stage_dir, "finish", lambda: instance.finish(engine)) or {}
     finally:
         engine.close()
 
@@ -210,6 +216,21 @@ def _environment() -> dict:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
             "memory_gib": round(memory / 2**30, 1), "versions": versions}
+
+
+def _global_step(stage: Stage, stage_dir: str, name: str, step):
+    """Run prepare() or finish(): a PipelineError passes as is; anything else (a bug, or a library
+    error nobody turned into a reason) becomes one line, its traceback kept in _errors/NAME.txt."""
+    try:
+        return step()
+    except PipelineError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported with its traceback, never swallowed
+        where = io.join(stage_dir, "_errors", f"{name}.txt")
+        io.write_bytes_atomic(where, traceback.format_exc().encode())
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise PipelineError(f"stage-{stage.number} ({stage.name}) {name}: {type(exc).__name__}: {first} "
+                            f"(traceback in {where})") from None
 
 
 def _remove_partial_writes(stage_dir: str) -> None:

@@ -100,7 +100,25 @@ class StageContext:
                 f"stage-{number} has not finished in {self.run_dir} (no {manifest}); run it first"
             )
         data = io.read_json(manifest)
+        current = current_schema_version(number)
+        if current is not None and data.get("schema_version") != current:
+            raise InputError(
+                f"stage-{number} in {self.run_dir} was written with schema version "
+                f"{data.get('schema_version')!r}; this code reads version {current!r}: re-run stage {number} with --force"
+            )
         return [io.join(self.stage_dir(number), f["path"]) for f in data["files"]]
+
+
+def current_schema_version(number: int) -> str | None:
+    """The schema version this code writes for stage `number` (schemas/<name>.py), if it has one."""
+    import importlib
+
+    from pipeline.registry import STAGES
+
+    try:
+        return importlib.import_module(f"schemas.{STAGES[number][0]}").VERSION
+    except (KeyError, ModuleNotFoundError, AttributeError):
+        return None
 
 
 class Stage:

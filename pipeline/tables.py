@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import io
@@ -51,8 +52,14 @@ def read_documents(
             raise InputError(f"{path}: input table lacks required column '{name}'")
     wanted = None if columns is None else [c for c in columns if c in present]
     table = io.read_parquet(path, wanted)
-    if "id" in required and "id" in table.column_names and table.column("id").null_count:
-        raise InputError(f"{path}: column 'id' has {table.column('id').null_count} nulls")
+    if "id" in required and "id" in table.column_names:
+        ids = table.column("id")
+        if ids.null_count:
+            raise InputError(f"{path}: column 'id' has {ids.null_count} nulls")
+        if pc.count_distinct(ids).as_py() != len(ids):
+            repeated = pc.value_counts(ids).filter(pc.greater(pc.struct_field(pc.value_counts(ids), "counts"), 1))
+            raise InputError(f"{path}: column 'id' repeats {repeated[0]['values'].as_py()!r} "
+                             f"({len(repeated)} ids appear more than once); ids must be unique")
     if rows is not None:
         table = table.take(pa.array(rows))
     if columns is None:

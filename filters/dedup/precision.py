@@ -22,7 +22,7 @@ def texts_at(path: str, rows: list[int] | np.ndarray) -> pa.Array:
     holding them."""
     wanted = np.asarray(rows, dtype=np.int64)
     with io.open_input(path) as fh:
-        reader = pq.ParquetFile(fh)
+        reader = pq.ParquetFile(fh, page_checksum_verification=True)
         sizes = np.array([reader.metadata.row_group(g).num_rows for g in range(reader.num_row_groups)])
         starts = np.concatenate([[0], np.cumsum(sizes)])
         group_of = np.searchsorted(starts, wanted, side="right") - 1

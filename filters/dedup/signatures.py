@@ -76,7 +76,7 @@ def write_uncompressed(uri: str, table: pa.Table) -> None:
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="none")
+    pq.write_table(table, sink, compression="none", write_page_checksum=True)
     io.write_bytes_atomic(uri, sink.getvalue().to_pybytes())
 
 

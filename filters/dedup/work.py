@@ -51,7 +51,7 @@ class WorkDir:
     def write_links(self, name: str, node: np.ndarray, root: np.ndarray) -> None:
         table = pa.table([pa.array(node, pa.int64()), pa.array(root, pa.int64())], schema=LINKS)
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="none")
+        pq.write_table(table, sink, compression="none", write_page_checksum=True)
         io.write_bytes_atomic(self.path(name, part_name(0)), sink.getvalue().to_pybytes())
 
     def read_links(self, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,34 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+class WorkerFailed:
+    """A PipelineError raised by fn on a worker, carried back so the driver raises it again as one
+    clear line (not inside a Spark or Ray traceback)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def guarded(fn: Callable[[Any], Any], item: Any) -> Any:
+    from pipeline.errors import PipelineError
+
+    try:
+        return fn(item)
+    except PipelineError as exc:
+        return WorkerFailed(exc)
+
+
+def raise_failures(results: list[Any]) -> list[Any]:
+    """The results, or the first worker's PipelineError (with how many more failed)."""
+    failed = [r.error for r in results if isinstance(r, WorkerFailed)]
+    if failed:
+        first = failed[0]
+        if len(failed) > 1:
+            first = type(first)(f"{first} (and {len(failed) - 1} more)")
+        raise first
+    return results
+
+
 def make_engine(config: dict) -> Engine:
     name = config["engine"]
     if name == "ray":

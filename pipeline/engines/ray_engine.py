@@ -6,11 +6,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.engines import guarded, raise_failures
 from pipeline.engines.spark_engine import PROJECT_ROOT, _export_python_env, spark_session
 
 
 def _apply(fn: Callable[[Any], Any], item: Any) -> Any:
-    return fn(item)
+    return guarded(fn, item)
 
 
 class RayEngine:
@@ -51,7 +52,7 @@ class RayEngine:
 
         task = ray.remote(_apply)
         shipped = ray.put(fn)  # the stage is pickled once, not once per item
-        return ray.get([task.remote(shipped, item) for item in items])
+        return raise_failures(ray.get([task.remote(shipped, item) for item in items]))
 
     def spark(self):
         if self._session is None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.engines import guarded, raise_failures
 from pipeline.engines.class_archive import conf_dir, java_options
 from pipeline.errors import ConfigError
 
@@ -89,8 +90,8 @@ class SparkEngine:
             return []
         sc = self.spark().sparkContext
         rdd = sc.parallelize(list(enumerate(items)), numSlices=len(items))
-        pairs = rdd.map(lambda pair: (pair[0], fn(pair[1]))).collect()
-        return [result for _, result in sorted(pairs, key=lambda p: p[0])]
+        pairs = rdd.map(lambda pair: (pair[0], guarded(fn, pair[1]))).collect()
+        return raise_failures([result for _, result in sorted(pairs, key=lambda p: p[0])])
 
     def close(self) -> None:
         # The session is kept for the process (getOrCreate would return a stopped one otherwise);
