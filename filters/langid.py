@@ -46,10 +46,13 @@ def model_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _model():
+    import contextlib
+    import io
+
     import fasttext
 
-    fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence the load-time warning
-    return fasttext.load_model(str(model_path()))
+    with contextlib.redirect_stderr(io.StringIO()):  # fastText prints a load-time warning there
+        return fasttext.load_model(str(model_path()))
 
 
 def prose(text: str) -> str:

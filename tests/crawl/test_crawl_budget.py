@@ -79,6 +79,8 @@ def test_per_host_cap(hosts, tmp_path):
 
 def test_yields_from_an_earlier_run(tmp_path):
     """Stage-1 rows of an earlier run + the URLs its stage 4 kept → kept share per category."""
+    from pipeline.stage import current_schema_version
+
     run = tmp_path / "earlier"
     crawl_rows = pa.table({
         "url": [f"http://s/{i}" for i in range(10)],
@@ -89,7 +91,8 @@ def test_yields_from_an_earlier_run(tmp_path):
     for n, table in ((1, crawl_rows), (4, kept)):
         (run / f"stage-{n}").mkdir(parents=True)
         pq.write_table(table, run / f"stage-{n}" / "part-00000.parquet")
-        (run / f"stage-{n}" / "_manifest.json").write_text(json.dumps({"files": [{"path": "part-00000.parquet"}]}))
+        (run / f"stage-{n}" / "_manifest.json").write_text(json.dumps({"files": [{"path": "part-00000.parquet"}],
+                                                                       "schema_version": current_schema_version(n)}))
     yields = yields_from_run(str(run))
     assert yields == pytest.approx({"Docs": 0.75, "Shop": 1 / 6})
 

@@ -98,7 +98,7 @@ def test_rows_decode_back_to_their_input_text(run, inputs):
 def test_default_inputs_are_the_latest_web_stage_plus_code_and_github(tmp_path):
     from filters.tokenize.stage import TokenizeStage
     from pipeline.errors import InputError
-    from pipeline.stage import StageContext
+    from pipeline.stage import StageContext, current_schema_version
 
     stage = TokenizeStage(StageContext(config=load_config(None, []), run_dir=str(tmp_path)))
     with pytest.raises(InputError, match="tokenize.inputs"):
@@ -106,7 +106,8 @@ def test_default_inputs_are_the_latest_web_stage_plus_code_and_github(tmp_path):
     for number in (3, 4, 6, 7):
         folder = tmp_path / f"stage-{number}"
         folder.mkdir()
-        (folder / "_manifest.json").write_text(json.dumps({"files": [{"path": "part-00000.parquet"}]}))
+        (folder / "_manifest.json").write_text(json.dumps({"files": [{"path": "part-00000.parquet"}],
+                                                           "schema_version": current_schema_version(number)}))
     assert stage.input_files() == [str(tmp_path / f"stage-{n}" / "part-00000.parquet") for n in (4, 6, 7)]
 
 
