@@ -187,13 +187,14 @@ class ExtractStage(Stage):
             weak = pc.less(mass, s.min_language_score)
             language = pc.and_(pc.is_null(reason), pc.or_(other, weak))
             reason = pc.if_else(language, "language", reason)
+        failure = table["extract_failure"]
+        reason = pc.if_else(pc.is_valid(failure), failure, reason)
         drop = self.settings.drop_low_utility
-        if drop:  # rows stage 1 flagged with one of the listed reasons
+        if drop:  # rows stage 1 flagged with one of the listed reasons: the crawl judged them first
             wanted = "|".join(sorted(drop))
             low = pc.match_substring_regex(table["low_utility"], f"(?:^|,)(?:{wanted})(?:,|$)")
             reason = pc.if_else(pc.fill_null(low, False), "low_utility", reason)
-        failure = table["extract_failure"]
-        return pc.if_else(pc.is_valid(failure), failure, reason).combine_chunks().cast(pa.string())
+        return reason.combine_chunks().cast(pa.string())
 
     def finish(self, engine) -> dict:
         return {
