@@ -57,10 +57,23 @@ cdef extern from *:
         {"applet", T_SKIP}, {"datalist", T_SKIP}, {"source", T_SKIP}, {"track", T_SKIP},
         {"picture", T_SKIP}, {"label", T_INLINE}, {NULL, 0}
     };
-    static int tag_code(const char *name) {
+    static int tag_scan(const char *name) {
         for (const TagEntry *t = TAGS; t->name; t++)
             if (name[0] == t->name[0] && strcmp(name, t->name) == 0) return t->code;
         return T_INLINE;
+    }
+    /* libxml2 interns a document's tag names: one scan per distinct name pointer and walk
+       (tag_cache_reset() before each walk: another document's dictionary may reuse addresses). */
+    static const char *tag_cache_name[256];
+    static int tag_cache_code[256];
+    static void tag_cache_reset(void) { memset(tag_cache_name, 0, sizeof(tag_cache_name)); }
+    static int tag_code(const char *name) {
+        size_t slot = ((size_t) name >> 4) & 255;
+        if (tag_cache_name[slot] == name) return tag_cache_code[slot];
+        int code = tag_scan(name);
+        tag_cache_name[slot] = name;
+        tag_cache_code[slot] = code;
+        return code;
     }
     static int is_block(int code) { return code >= T_HR && code != T_A && code <= T_HEAD; }
 
@@ -110,6 +123,7 @@ cdef extern from *:
     int T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE
     int T_HEAD, T_META, T_TITLE, T_TIME
     int tag_code(const char *name) nogil
+    void tag_cache_reset() nogil
     int is_block(int code) nogil
     int hides(const char *style) nogil
     int seq_len(unsigned char c) nogil
@@ -475,17 +489,18 @@ cdef struct Frame:
 
 # evidence bits per class/id/role/itemprop value set, across pages (C++: no Python object per element)
 cdef unordered_map[string, int] _EVIDENCE
+cdef string _KEY
 
 
 cdef int _evidence(tree.xmlNode* node, evidence, int *hidden) except -1:
     """Evidence bits of an element's class/id/role/itemprop (cached per value set); sets
     hidden[0] for the hidden attribute, aria-hidden=true and display:none styles."""
     cdef tree.xmlAttr* attr = node.properties
-    cdef string key
-    cdef int found = 0
+    cdef int found = 0, i
     cdef const char* name
     cdef const char* value
-    cdef string parts[4]
+    cdef const char* parts[4]
+    parts[0] = parts[1] = parts[2] = parts[3] = b""
     while attr is not NULL:
         name = <const char*> attr.name
         value = b""
@@ -512,17 +527,19 @@ cdef int _evidence(tree.xmlNode* node, evidence, int *hidden) except -1:
         attr = attr.next
     if not found:
         return 0
-    key = parts[0]
+    cdef string* key = &_KEY  # one buffer for every key: no allocation per element
+    key.assign(parts[0])
     for i in range(1, 4):
         key.push_back(0)
         key.append(parts[i])
-    found_bits = _EVIDENCE.find(key)
+    found_bits = _EVIDENCE.find(key[0])
     if found_bits != _EVIDENCE.end():
         return deref(found_bits).second
-    cdef int bits = evidence(<bytes> key)
+    cdef bytes as_bytes = key[0]  # std::string -> bytes
+    cdef int bits = evidence(as_bytes)
     if _EVIDENCE.size() >= 200000:  # unique ids would grow it without end in a long-lived worker
         _EVIDENCE.clear()
-    _EVIDENCE[key] = bits
+    _EVIDENCE[key[0]] = bits
     return bits
 
 
@@ -625,6 +642,7 @@ def walk(cetree._Element root, evidence):
     cdef _Walker w = _Walker()
     w.page = Page()
     w.page.meta = []
+    tag_cache_reset()
     cdef Page page = w.page
     cdef vector[Frame] stack
     cdef tree.xmlNode* top = root._c_node

@@ -34,6 +34,7 @@ is what the optional cascade (html.py, extract.fallback_below_confidence) hands 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -73,23 +74,46 @@ STRONG_ITEMPROPS = frozenset(("articlebody", "reviewbody"))
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
+# per-token flags (_token_flags): a token's words hit these lists
+_F_NEG, _F_COMMENT, _F_WEAK, _F_POS, _F_HIDDEN = 1, 2, 4, 8, 16
+_DIGITS = re.compile(r"\d+")
+
+
 def evidence(key: bytes) -> int:
-    """Evidence bits of an element from `class\\0id\\0role\\0itemprop` (values as in the page)."""
+    """Evidence bits of an element from `class\0id\0role\0itemprop` (values as in the page).
+    The walk caches them per value set; most sets are new on each page (ids, class mixes), so
+    each value is looked at as its whitespace-separated tokens, cached per token."""
     class_, id_, role, itemprop = key.decode("utf-8", "replace").split("\0")
     role, itemprop = role.strip().lower(), itemprop.strip().lower()
     if role in SKIP_ROLES:
         return EV_SKIP
-    bits = EV_STRONG if role in STRONG_ROLES or itemprop in STRONG_ITEMPROPS else 0
-    words = {w.lower() for w in _WORD.findall(f"{class_} {id_}")}
-    if {v.lower() for v in class_.split()} & HIDDEN_VALUES:
+    flags = 0
+    for token in class_.split():
+        flags |= _token_flags(_DIGITS.sub("0", token), True)  # digits are no word of any list
+    for token in id_.split():
+        flags |= _token_flags(_DIGITS.sub("0", token), False)
+    if flags & _F_HIDDEN:
         return EV_SKIP
-    if words & NEGATIVE_WORDS:
-        bits |= EV_NEG | (EV_COMMENT if words & COMMENT_WORDS else 0)
-    elif words & WEAK_NEGATIVE_WORDS:
+    bits = EV_STRONG if role in STRONG_ROLES or itemprop in STRONG_ITEMPROPS else 0
+    if flags & _F_NEG:
+        bits |= EV_NEG | (EV_COMMENT if flags & _F_COMMENT else 0)
+    elif flags & _F_WEAK:
         bits |= EV_WEAK
-    if words & POSITIVE_WORDS:
+    if flags & _F_POS:
         bits |= EV_POS
     return bits
+
+
+@functools.lru_cache(maxsize=65536)
+def _token_flags(token: str, in_class: bool) -> int:
+    """Which word lists a class or id token's words (camelCase, -, _ split) hit."""
+    words = {w.lower() for w in _WORD.findall(token)}
+    flags = _F_HIDDEN if in_class and token.lower() in HIDDEN_VALUES else 0
+    flags |= _F_NEG if words & NEGATIVE_WORDS else 0
+    flags |= _F_COMMENT if words & COMMENT_WORDS else 0
+    flags |= _F_WEAK if words & WEAK_NEGATIVE_WORDS else 0
+    flags |= _F_POS if words & POSITIVE_WORDS else 0
+    return flags
 
 
 @dataclass(frozen=True)
