@@ -492,7 +492,7 @@ cdef unordered_map[string, int] _EVIDENCE
 cdef string _KEY
 
 
-cdef int _evidence(tree.xmlNode* node, evidence, int *hidden) except -1:
+cdef int _evidence(tree.xmlNode* node, int *hidden) except -1:
     """Evidence bits of an element's class/id/role/itemprop (cached per value set); sets
     hidden[0] for the hidden attribute, aria-hidden=true and display:none styles."""
     cdef tree.xmlAttr* attr = node.properties
@@ -535,12 +535,160 @@ cdef int _evidence(tree.xmlNode* node, evidence, int *hidden) except -1:
     found_bits = _EVIDENCE.find(key[0])
     if found_bits != _EVIDENCE.end():
         return deref(found_bits).second
-    cdef bytes as_bytes = key[0]  # std::string -> bytes
-    cdef int bits = evidence(as_bytes)
+    cdef int bits = _classify(parts)
     if _EVIDENCE.size() >= 200000:  # unique ids would grow it without end in a long-lived worker
         _EVIDENCE.clear()
     _EVIDENCE[key[0]] = bits
     return bits
+
+
+# The vocabulary of evidence (native.py hands it over once: set_vocabulary): word -> F_* flags,
+# hidden class values, role and itemprop values -> EV_* bits.
+cdef enum:
+    F_NEG = 1
+    F_COMMENT = 2
+    F_WEAK = 4
+    F_POS = 8
+cdef unordered_map[string, int] _WORDS
+cdef unordered_map[string, int] _HIDDEN_CLASSES
+cdef unordered_map[string, int] _ROLES
+cdef unordered_map[string, int] _ITEMPROPS
+
+
+def set_vocabulary(dict words, hidden_classes, dict roles, dict itemprops):
+    """The word lists of native.py: {word: F_* flags}, hidden class values, {role: EV_* bits},
+    {itemprop: EV_* bits}; all lower-case."""
+    _WORDS.clear()
+    _HIDDEN_CLASSES.clear()
+    _ROLES.clear()
+    _ITEMPROPS.clear()
+    _EVIDENCE.clear()
+    for word, flags in words.items():
+        _WORDS[word.encode()] = flags
+    for value in hidden_classes:
+        _HIDDEN_CLASSES[value.encode()] = 1
+    for value, bits in roles.items():
+        _ROLES[value.encode()] = bits
+    for value, bits in itemprops.items():
+        _ITEMPROPS[value.encode()] = bits
+
+
+cdef inline bint _upper(char c) noexcept:
+    return b'A' <= c <= b'Z'
+
+
+cdef inline bint _lower(char c) noexcept:
+    return b'a' <= c <= b'z'
+
+
+cdef int _word_flags(const char* start, size_t n) noexcept:
+    cdef string word
+    word.assign(start, n)
+    cdef size_t i
+    for i in range(n):
+        if _upper(word[i]):
+            word[i] = word[i] + 32
+    found = _WORDS.find(word)
+    return deref(found).second if found != _WORDS.end() else 0
+
+
+cdef int _token_flags(const char* t, size_t n) noexcept:
+    """The flags of a token's words: ASCII letter runs split at camelCase (HTMLParser -> HTML,
+    Parser; aB -> a, B), digits and every other character separate words."""
+    cdef int flags = 0
+    cdef size_t i = 0, j, k
+    while i < n:
+        if _lower(t[i]):
+            j = i
+            while j < n and _lower(t[j]):
+                j += 1
+            flags |= _word_flags(t + i, j - i)
+            i = j
+        elif _upper(t[i]):
+            j = i
+            while j < n and _upper(t[j]):
+                j += 1
+            if j < n and _lower(t[j]):  # an upper-case run before a lower-case one
+                if j - i > 1:
+                    flags |= _word_flags(t + i, j - 1 - i)
+                k = j
+                while k < n and _lower(t[k]):
+                    k += 1
+                flags |= _word_flags(t + j - 1, k - j + 1)
+                i = k
+            else:
+                flags |= _word_flags(t + i, j - i)
+                i = j
+        else:
+            i += 1
+    return flags
+
+
+cdef int _value_flags(const char* value, bint in_class, bint* hidden) noexcept:
+    """The flags of a class or id value's whitespace-separated tokens; hidden[0] when a class
+    token is one of the hidden class values."""
+    cdef int flags = 0
+    cdef size_t i = 0, j, n = strlen(value), k
+    cdef string token
+    while i < n:
+        while i < n and value[i] in b" \t\n\r\f":
+            i += 1
+        j = i
+        while j < n and value[j] not in b" \t\n\r\f":
+            j += 1
+        if j > i:
+            flags |= _token_flags(value + i, j - i)
+            if in_class:
+                token.assign(value + i, j - i)
+                for k in range(token.size()):
+                    if _upper(token[k]):
+                        token[k] = token[k] + 32
+                if _HIDDEN_CLASSES.count(token):
+                    hidden[0] = True
+        i = j
+    return flags
+
+
+cdef int _lookup_lower(unordered_map[string, int]& table, const char* value) noexcept:
+    """table[value stripped and lower-cased], or 0."""
+    cdef string key
+    cdef size_t n = strlen(value), i = 0
+    while i < n and value[i] in b" \t\n\r\f":
+        i += 1
+    while n > i and value[n - 1] in b" \t\n\r\f":
+        n -= 1
+    key.assign(value + i, n - i)
+    for i in range(key.size()):
+        if _upper(key[i]):
+            key[i] = key[i] + 32
+    found = table.find(key)
+    return deref(found).second if found != table.end() else 0
+
+
+cdef int _classify(const char** parts) noexcept:
+    """Evidence bits of (class, id, role, itemprop): see native.py for the rules."""
+    cdef int role = _lookup_lower(_ROLES, parts[2])
+    if role & EV_SKIP:
+        return EV_SKIP
+    cdef bint hidden = False
+    cdef int flags = _value_flags(parts[0], True, &hidden) | _value_flags(parts[1], False, &hidden)
+    if hidden:
+        return EV_SKIP
+    cdef int bits = (role | _lookup_lower(_ITEMPROPS, parts[3])) & EV_STRONG
+    if flags & F_NEG:
+        bits |= EV_NEG | (EV_COMMENT if flags & F_COMMENT else 0)
+    elif flags & F_WEAK:
+        bits |= EV_WEAK
+    if flags & F_POS:
+        bits |= EV_POS
+    return bits
+
+
+def classify(bytes class_, bytes id_, bytes role, bytes itemprop) -> int:
+    """_classify for one value set (what the walk computes once per distinct set)."""
+    cdef const char* parts[4]
+    parts[0], parts[1], parts[2], parts[3] = class_, id_, role, itemprop
+    return _classify(parts)
 
 
 # <meta> keys read for the title and the publication date (html.title_and_date)
@@ -637,7 +785,7 @@ cdef class _Walker:
             s += n
 
 
-def walk(cetree._Element root, evidence):
+def walk(cetree._Element root):
     """The Page of `root` (an lxml element of a parsed HTML document)."""
     cdef _Walker w = _Walker()
     w.page = Page()
@@ -662,7 +810,7 @@ def walk(cetree._Element root, evidence):
                 if code != T_TIME:
                     code = T_SKIP
             hidden = 0
-            bits = _evidence(node, evidence, &hidden) if node.properties is not NULL else 0
+            bits = _evidence(node, &hidden) if node.properties is not NULL else 0
             if code == T_ASIDE:  # nav, aside, footer, menu: boilerplate unless they hold the text
                 bits |= EV_NEG
             if code == T_BR:

@@ -232,3 +232,40 @@ def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     page = (f"<html><body>{menu}<main><div class='about'><h2>me</h2>{linked}</div>"
             f"<p>{PROSE * 3}</p></main></body></html>")
     assert "open language models and scientific" in extract_html(page).text
+
+
+def _reference_evidence(class_: str, id_: str, role: str, itemprop: str) -> int:
+    """The evidence rules of native.py, in plain Python (regular expressions, sets)."""
+    import re
+
+    role, itemprop = role.strip().lower(), itemprop.strip().lower()
+    if role in native.SKIP_ROLES:
+        return native.EV_SKIP
+    if {v.lower() for v in class_.split()} & native.HIDDEN_VALUES:
+        return native.EV_SKIP
+    words = {w.lower() for w in re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", f"{class_} {id_}")}
+    bits = native.EV_STRONG if role in native.STRONG_ROLES or itemprop in native.STRONG_ITEMPROPS else 0
+    if words & native.NEGATIVE_WORDS:
+        bits |= native.EV_NEG | (native.EV_COMMENT if words & native.COMMENT_WORDS else 0)
+    elif words & native.WEAK_NEGATIVE_WORDS:
+        bits |= native.EV_WEAK
+    if words & native.POSITIVE_WORDS:
+        bits |= native.EV_POS
+    return bits
+
+
+def test_class_and_id_evidence_as_the_rules_say(shared_data: Path):
+    """The walk's classifier (C) gives the bits of the plain-Python rules on every distinct
+    class/id/role/itemprop set of the evaluation pages, and on tricky values."""
+    sets = {("sidebarPosition HTMLComments", "post-12345", " Main ", ""), ("x sr-only", "", "", "articleBody"),
+            ("entry-content comment-respond", "", "", ""), ("ABCnav", "", "navigation", ""), ("", "", "", "")}
+    for _, html, _ in load_pages(shared_data):
+        tree = parse(html)
+        if tree is None:
+            continue
+        for el in tree.iter():
+            if isinstance(el.tag, str):
+                sets.add(tuple(el.get(a) or "" for a in ("class", "id", "role", "itemprop")))
+    assert len(sets) > 10_000
+    wrong = [s for s in sets if native._blocks.classify(*(v.encode() for v in s)) != _reference_evidence(*s)]
+    assert wrong == []
