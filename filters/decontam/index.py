@@ -217,7 +217,6 @@ class BenchmarkIndex:
         for item, (_, _, lines) in enumerate(gold):
             for line in lines:
                 self.gold_by_line[line].append(item)
-        self.gold_lines = pa.array(sorted(self.gold_by_line), pa.string())
         self.patch = NgramTable.build(fixes, ngram, min_words)
         self.linked: dict[tuple[str, int], str] = {}
         self.shas: dict[str, str] = {}
@@ -329,8 +328,7 @@ class BenchmarkIndex:
             self.patch.scan(pa.array(changed_texts, pa.string()), np.array(changed_rows), hits, "patch_ngram")
 
     def _gold_hit(self, lines: set[str]) -> Hit | None:
-        matched = pc.is_in(pa.array(sorted(lines), pa.string()), value_set=self.gold_lines)
-        found = [line for line, hit in zip(sorted(lines), matched.to_pylist(), strict=True) if hit]
+        found = sorted(line for line in lines if line in self.gold_by_line)
         if not found:
             return None
         counts: Counter[int] = Counter(item for line in found for item in self.gold_by_line[line])

@@ -45,8 +45,9 @@ class GithubConfig(Section):
     stars: InputList = Field(None, description="repo → stars tables (.csv repo,stars | .json {repo: n} | .parquet); API repo records count too")
     min_stars: int = Field(10, ge=0, description="repositories with fewer stars are dropped when star data is present")
     languages: list[str] = Field(MAINSTREAM, description="programming languages kept (a change touching none of them is dropped)")
-    bot_patterns: list[str] = Field([r"\[bot\]$", r"^dependabot", r"^renovate", r"-bot$", r"^github-actions", r"^greenkeeper",
-                                     r"^snyk-", r"^pre-commit-ci", r"^codecov", r"^mergify", r"^allcontributors", r"^imgbot"],
+    bot_patterns: list[str] = Field([r"\[bot\]$", r"(?i)[-_.]bot$", r"[a-z0-9]Bot$", r"(?i)^bot[-_]",
+                                     r"(?i)^(dependabot|renovate|greenkeeper|snyk-bot|codecov|mergify|allcontributors|imgbot|"
+                                     r"pre-commit-ci|github-actions|coveralls|stale|netlify|vercel|sonarcloud|codeclimate)\b"],
                                     description="author logins/names matching any regex are bots (reason bot)")
     lockfiles: list[str] = Field(LOCKFILES, description="file names whose changes alone are trivial")
     max_changed_lines: int = Field(3000, ge=1, description="changes with more added+removed lines are dropped (huge_diff)")

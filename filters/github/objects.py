@@ -1,0 +1,238 @@
+"""GitHub API objects (issues, pulls, comments, reviews, repos, commits) as typed structs → fragments.
+
+GH Archive events carry the same API objects as the REST API, so both sources go through the
+structs below and `fragments_from_*`: a PR read from an event and the same PR read from a
+recorded API response give the same fragment. Every field is optional (schema drift across
+years: older events lack fields, newer ones add many; unknown fields are skipped by msgspec
+without building Python objects). A fragment is one observation of a thread (an issue or PR of a
+repository, joined later by repo + number): its header fields and/or one comment.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import msgspec
+import pyarrow as pa
+
+API_URL = re.compile(r"/repos/(?P<repo>[^/]+/[^/]+)/(?P<what>issues|pulls)(?:/comments)?/(?P<number>\d+)")
+
+
+class User(msgspec.Struct):
+    login: str | None = None
+    type: str | None = None
+
+
+class RepoRecord(msgspec.Struct):
+    full_name: str | None = None
+    name: str | None = None
+    stargazers_count: int | None = None
+    language: str | None = None
+    fork: bool | None = None
+
+
+class Ref(msgspec.Struct):
+    sha: str | None = None
+    ref: str | None = None
+    repo: RepoRecord | None = None
+
+
+class Label(msgspec.Struct):
+    name: str | None = None
+
+
+class Link(msgspec.Struct):
+    url: str | None = None
+
+
+class Issue(msgspec.Struct):
+    number: int | None = None
+    title: str | None = None
+    body: str | None = None
+    user: User | None = None
+    state: str | None = None
+    created_at: str | None = None
+    closed_at: str | None = None
+    html_url: str | None = None
+    url: str | None = None
+    repository_url: str | None = None
+    labels: list[Label] | None = None
+    pull_request: Link | None = None  # present: the issue is a PR
+
+
+class PullRequest(msgspec.Struct):
+    number: int | None = None
+    title: str | None = None
+    body: str | None = None
+    user: User | None = None
+    state: str | None = None
+    created_at: str | None = None
+    closed_at: str | None = None
+    merged_at: str | None = None
+    merged: bool | None = None
+    merge_commit_sha: str | None = None
+    html_url: str | None = None
+    url: str | None = None
+    base: Ref | None = None
+    head: Ref | None = None
+    labels: list[Label] | None = None
+
+
+class Comment(msgspec.Struct):
+    id: int | None = None
+    user: User | None = None
+    body: str | None = None
+    created_at: str | None = None
+    path: str | None = None
+    diff_hunk: str | None = None
+    issue_url: str | None = None
+    pull_request_url: str | None = None
+    html_url: str | None = None
+
+
+class Review(msgspec.Struct):
+    id: int | None = None
+    user: User | None = None
+    body: str | None = None
+    state: str | None = None
+    submitted_at: str | None = None
+    pull_request_url: str | None = None
+
+
+class Payload(msgspec.Struct):
+    action: str | None = None
+    number: int | None = None
+    pull_request: PullRequest | None = None
+    issue: Issue | int | None = None  # an id (int) in 2011-2012 events
+    comment: Comment | None = None
+    review: Review | None = None
+
+
+class EventRepo(msgspec.Struct):
+    name: str | None = None  # owner/name (2015+)
+    url: str | None = None
+
+
+class OldRepo(msgspec.Struct):
+    """`repository` of 2011-2014 events: owner and name apart, star counts included."""
+
+    name: str | None = None
+    owner: str | None = None
+    stargazers: int | None = None
+    watchers: int | None = None
+    language: str | None = None
+
+
+class Event(msgspec.Struct):
+    type: str | None = None
+    id: str | int | None = None
+    actor: User | str | None = None
+    repo: EventRepo | None = None
+    repository: OldRepo | None = None
+    payload: Payload | None = None
+    created_at: str | None = None
+
+
+COMMENT = pa.struct([("id", pa.int64()), ("kind", pa.string()), ("author", pa.string()),
+                     ("created_at", pa.string()), ("body", pa.string()), ("path", pa.string()),
+                     ("diff_hunk", pa.string())])
+FRAGMENT = pa.schema([
+    ("repo", pa.string()), ("number", pa.int64()), ("is_pr", pa.bool_()), ("source", pa.string()),
+    ("seen_at", pa.string()), ("title", pa.string()), ("body", pa.string()), ("author", pa.string()),
+    ("state", pa.string()), ("created_at", pa.string()), ("closed_at", pa.string()), ("merged", pa.bool_()),
+    ("labels", pa.list_(pa.string())), ("base_sha", pa.string()), ("head_sha", pa.string()),
+    ("merge_commit_sha", pa.string()), ("stars", pa.int64()), ("repo_language", pa.string()),
+    ("comment", COMMENT),
+])
+
+
+def timestamp(value: str | None) -> str | None:
+    """ISO 8601 UTC ("2015-01-01T12:00:03Z"), from any format GitHub used ("2012/03/01 10:00:00 -0800")."""
+    if not value:
+        return None
+    if len(value) == 20 and value[10] == "T" and value[19] == "Z":  # already ISO UTC (2015 on)
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.strptime(value, "%Y/%m/%d %H:%M:%S %z")
+        except ValueError:
+            return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _login(user) -> str | None:
+    if isinstance(user, str):
+        return user
+    return user.login if user is not None else None
+
+
+def _labels(labels: list[Label] | None) -> list[str]:
+    return [label.name for label in labels or [] if label is not None and label.name]
+
+
+def _empty(repo: str, number: int, is_pr: bool, source: str, seen_at: str | None) -> dict:
+    return {"repo": repo, "number": number, "is_pr": is_pr, "source": source, "seen_at": timestamp(seen_at),
+            "title": None, "body": None, "author": None, "state": None, "created_at": None,
+            "closed_at": None, "merged": None, "labels": None, "base_sha": None, "head_sha": None,
+            "merge_commit_sha": None, "stars": None, "repo_language": None, "comment": None}
+
+
+def pull_fragment(repo: str, pr: PullRequest, source: str, seen_at: str | None) -> dict | None:
+    number = pr.number if pr.number is not None else number_from_url(pr.url or pr.html_url)
+    if number is None:
+        return None
+    out = _empty(repo, number, True, source, seen_at)
+    out.update(title=pr.title, body=pr.body, author=_login(pr.user), state=pr.state,
+               created_at=timestamp(pr.created_at), closed_at=timestamp(pr.closed_at),
+               merged=bool(pr.merged) if pr.merged is not None else (pr.merged_at is not None or None),
+               labels=_labels(pr.labels), merge_commit_sha=pr.merge_commit_sha,
+               base_sha=pr.base.sha if pr.base else None, head_sha=pr.head.sha if pr.head else None)
+    if pr.base is not None and pr.base.repo is not None:
+        out.update(stars=pr.base.repo.stargazers_count, repo_language=pr.base.repo.language)
+    return out
+
+
+def issue_fragment(repo: str, issue: Issue, source: str, seen_at: str | None) -> dict | None:
+    number = issue.number if issue.number is not None else number_from_url(issue.url or issue.html_url)
+    if number is None:
+        return None
+    out = _empty(repo, number, issue.pull_request is not None, source, seen_at)
+    out.update(title=issue.title, body=issue.body, author=_login(issue.user), state=issue.state,
+               created_at=timestamp(issue.created_at), closed_at=timestamp(issue.closed_at),
+               labels=_labels(issue.labels))
+    return out
+
+
+def comment_fragment(repo: str, number: int, is_pr: bool, comment: Comment | Review, source: str,
+                     seen_at: str | None) -> dict | None:
+    if comment.id is None:
+        return None
+    out = _empty(repo, number, is_pr, source, seen_at)
+    if isinstance(comment, Review):
+        if not comment.body:
+            return None  # an approval without words is not part of the dialogue
+        kind, created, path, hunk = "review", comment.submitted_at, None, None
+    else:
+        kind = "review_comment" if comment.diff_hunk is not None or comment.pull_request_url else "comment"
+        created, path, hunk = comment.created_at, comment.path, comment.diff_hunk
+    out["comment"] = {"id": comment.id, "kind": kind, "author": _login(comment.user),
+                      "created_at": timestamp(created), "body": comment.body or "", "path": path,
+                      "diff_hunk": hunk}
+    return out
+
+
+def number_from_url(url: str | None) -> int | None:
+    match = API_URL.search(url or "") or re.search(r"/(?:issues|pull|pulls)/(\d+)", url or "")
+    if not match:
+        return None
+    return int(match.group("number") if "number" in match.groupdict() else match.group(1))
+
+
+def repo_from_url(url: str | None) -> str | None:
+    match = re.search(r"/repos/([^/]+/[^/]+)", url or "") or re.search(r"github\.com/([^/]+/[^/]+)", url or "")
+    return match.group(1) if match else None

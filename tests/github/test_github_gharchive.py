@@ -1,0 +1,109 @@
+"""The real GH Archive hour → threads; counts equal a plain independent count; bad input is counted."""
+
+import gzip
+import json
+import zlib
+from collections import Counter
+
+import pytest
+
+from filters.github import threads
+from filters.github.gharchive import THREAD_EVENTS, read_archive
+
+HOUR = "github/gharchive/2015-01-01-12.json.gz"
+
+
+@pytest.fixture(scope="module")
+def events(shared_data):
+    with gzip.open(shared_data / HOUR, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+@pytest.fixture(scope="module")
+def archive(shared_data):
+    return read_archive(str(shared_data / HOUR))
+
+
+def test_counts_by_event_type_equal_a_plain_count(events, archive):
+    _, stats = archive
+    assert dict(stats.events) == dict(Counter(e["type"] for e in events))
+    assert sum(stats.events.values()) == 8273 and not stats.problems
+
+
+def test_threads_join_events_and_comments_by_repo_and_number(events, archive):
+    fragments, _ = archive
+    joined = {(t["repo"], t["number"]): t for t in threads.join(fragments)}
+    expected_keys, comments, prs = set(), Counter(), set()
+    for e in events:  # an independent reading of the same file
+        if e["type"] not in THREAD_EVENTS:
+            continue
+        p = e["payload"]
+        obj = p.get("pull_request") or p.get("issue")
+        key = (e["repo"]["name"], obj["number"])
+        expected_keys.add(key)
+        if "pull_request" in p or "pull_request" in (p.get("issue") or {}):
+            prs.add(key)
+        if "comment" in p:
+            comments[key] += 1
+    assert set(joined) == expected_keys
+    assert {k for k, t in joined.items() if t["is_pr"]} == prs
+    assert {k: len(t["comments"]) for k, t in joined.items() if t["comments"]} == dict(comments)
+    busiest = max(joined.values(), key=lambda t: len(t["comments"]))
+    times = [c["created_at"] for c in busiest["comments"]]
+    assert times == sorted(times) and len(times) >= 5
+    text, spans = threads.render(busiest)
+    assert busiest["comments"][-1]["body"].replace("\r\n", "\n") in text
+    masked = "".join(text[a:b] for a, b in spans)  # the template's words only, never GitHub's
+    assert masked.count("--- Comment by") + masked.count("--- Review comment by") == len(busiest["comments"])
+    assert busiest["title"] not in masked and busiest["comments"][0]["author"] not in masked
+
+
+def _gzip_lines(lines: list[bytes]) -> bytes:
+    return gzip.compress(b"\n".join(lines) + b"\n")
+
+
+def test_truncated_gzip_keeps_the_complete_lines_and_is_counted(shared_data, tmp_path):
+    raw = (shared_data / HOUR).read_bytes()
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(raw[: len(raw) * 3 // 5])
+    inflater = zlib.decompressobj(31)
+    complete = inflater.decompress(raw[: len(raw) * 3 // 5]).split(b"\n")[:-1]
+    _, stats = read_archive(str(cut))
+    assert stats.problems["truncated_gzip"] == 1 and stats.problems["corrupt_line"] == 1
+    assert sum(stats.events.values()) == len(complete)
+
+
+def test_corrupt_lines_and_drifted_types_are_counted_not_fatal(events, tmp_path):
+    issue = next(e for e in events if e["type"] == "IssuesEvent")
+    drifted = json.loads(json.dumps(issue))
+    drifted["payload"]["issue"]["number"] = str(drifted["payload"]["issue"]["number"])  # "12" not 12
+    broken = json.loads(json.dumps(issue))
+    broken["payload"]["issue"]["labels"] = "not a list"
+    lines = [json.dumps(issue).encode(), b'{"type":"IssuesEvent", "payload": {', json.dumps(drifted).encode(),
+             json.dumps(broken).encode(), b"", b"\x00\x01 binary"]
+    path = tmp_path / "bad.json.gz"
+    path.write_bytes(_gzip_lines(lines))
+    fragments, stats = read_archive(str(path))
+    assert stats.problems == {"corrupt_line": 2, "schema_error": 1}
+    assert stats.events["IssuesEvent"] == 2
+    assert [f["number"] for f in fragments] == [issue["payload"]["issue"]["number"]] * 2
+
+
+def test_2012_event_layout_gives_the_same_threads(events, tmp_path):
+    """Before 2015 events had `repository` {owner, name, watchers} and `actor` as a login string."""
+    sample = [e for e in events if e["type"] in ("IssueCommentEvent", "PullRequestEvent")][:60]
+    old = []
+    for e in sample:
+        owner, name = e["repo"]["name"].split("/")
+        o = {k: v for k, v in e.items() if k not in ("repo", "actor", "id")}
+        o["repository"] = {"owner": owner, "name": name, "watchers": 42}
+        o["actor"] = e["actor"]["login"]
+        old.append(json.dumps(o).encode())
+    new_path, old_path = tmp_path / "new.json.gz", tmp_path / "old.json.gz"
+    new_path.write_bytes(_gzip_lines([json.dumps(e).encode() for e in sample]))
+    old_path.write_bytes(_gzip_lines(old))
+    new, _ = read_archive(str(new_path), "x")
+    was, _ = read_archive(str(old_path), "x")
+    strip = lambda f: {k: v for k, v in f.items() if k != "stars"}  # noqa: E731
+    assert [strip(f) for f in was] == [strip(f) for f in new]
+    assert all(f["stars"] == 42 or f["is_pr"] for f in was)  # events without a PR record: the old count
