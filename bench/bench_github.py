@@ -148,7 +148,7 @@ def ours_decontam(corpus: str) -> dict:
         found = []
         for start in range(0, len(rows), 2000):
             found.extend(index.evidence(texts.slice(start, 2000)).to_pylist())
-    probe.metrics.update(_recall(rows, [f is not None for f in found]))
+        probe.metrics.update(_recall(rows, [f is not None for f in found]))
 
 
 def _recall(rows: list[dict], flagged: list[bool]) -> dict:

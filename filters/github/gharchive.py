@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 THREAD_EVENTS = frozenset({"PullRequestEvent", "IssuesEvent", "IssueCommentEvent", "PullRequestReviewEvent",
                            "PullRequestReviewCommentEvent"})
 EVENT_TYPE = re.compile(rb'"type":\s*"([A-Za-z]+Event)"')
-THREAD_TYPE = re.compile(rb'"type":\s*"(' + b"|".join(t.encode() for t in sorted(THREAD_EVENTS)) + rb')"')
+THREAD_TYPES = frozenset(t.encode() for t in THREAD_EVENTS)
 BLOCK = 4 << 20
 _DECODER = msgspec.json.Decoder(objects.Event)
 
@@ -67,11 +67,12 @@ def blocks(path: str, stats: ArchiveStats):
                 stats.problems["corrupt_gzip"] += 1
                 tail = b""
                 break
-            data = tail + data
+            if tail:
+                data = tail + data
             cut = data.rfind(b"\n") + 1
             tail = data[cut:]
             if cut:
-                yield data[:cut]
+                yield data if cut == len(data) else data[:cut]
     if not inflater.eof:
         stats.problems["truncated_gzip"] += 1
         if tail.strip():
@@ -92,15 +93,19 @@ def read_archive(path: str, source: str | None = None) -> tuple[list[dict], Arch
     fragments: list[dict] = []
     source = source or "gharchive:" + path.rsplit("/", 1)[-1]
     for block in blocks(path, stats):
-        types = EVENT_TYPE.findall(block)
-        if len(types) == block.count(b"\n") and b"\n\n" not in block and not block.startswith(b"\n"):
-            for kind, count in Counter(types).items():
-                if kind.decode() not in THREAD_EVENTS:  # thread events are counted once decoded
-                    stats.events[kind.decode()] += count
-            for match in THREAD_TYPE.finditer(block):
-                start = block.rfind(b"\n", 0, match.start()) + 1
-                _thread_event(block[start:block.index(b"\n", match.end())], match.group(1).decode(),
-                              source, stats, fragments)
+        matches = list(EVENT_TYPE.finditer(block))
+        if len(matches) == block.count(b"\n") and b"\n\n" not in block and not block.startswith(b"\n"):
+            others: Counter = Counter()
+            for match in matches:
+                kind = match.group(1)
+                if kind in THREAD_TYPES:
+                    start = block.rfind(b"\n", 0, match.start()) + 1
+                    _thread_event(block[start:block.index(b"\n", match.end())], kind.decode(), source, stats,
+                                  fragments)
+                else:
+                    others[kind] += 1  # thread events are counted once decoded
+            for kind, count in others.items():
+                stats.events[kind.decode()] += count
             continue
         for line in block.split(b"\n"):
             _line(line, source, stats, fragments)
