@@ -43,6 +43,7 @@ class GithubStage(Stage):
     schema = SCHEMA
     schema_version = VERSION
     settings_model = GithubConfig
+    sample_columns = ("kind",)  # the report shows a few samples of each kind
 
     # ---- paths and shared state ---------------------------------------------------------------
     @property
