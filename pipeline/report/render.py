@@ -146,7 +146,7 @@ def _stage_blocks(section: dict, number: int, name: str) -> list[dict]:
     for column, counts in section.get("by", {}).items():
         if column in ("source", "domain", "content_type", "language"):
             continue
-        shown.append({"kind": "bars", "title": f"documents by {column}", "path": None,
+        shown.append({"kind": "bars", "title": f"rows read, by {column}", "path": None,
                       "profile_column": column, "values": counts})
     for block in shown:
         block["file"] = manifest_file(number)
