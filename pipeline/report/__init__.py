@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from pipeline import io
+from pipeline.errors import InputError
 from pipeline.report.collect import collect
 
 
@@ -19,6 +20,8 @@ def build_report(run_dir: str) -> str:
     """Write the report for a run folder; returns the path of index.html."""
     from pipeline.report.render import render_html
 
+    if not io.exists(str(run_dir)):
+        raise InputError(f"report: run folder {run_dir} does not exist")
     started = time.perf_counter()
     data = collect(str(run_dir))
     page = render_html(data)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from pipeline.report import build_report
+from tests.conftest import ROOT
 
 SIDECARS = ("_manifest.json", "_index.json", "config.yaml")
 VOLATILE = ("run", "generated", "render_seconds")
@@ -43,3 +46,12 @@ def test_a_stage_that_did_not_run_is_said_so_in_its_section_and_the_funnel(demo_
     assert data["dedup"] == {"status": "not run", "note": "Stage 4 (dedup) did not run in this run folder."}
     assert [r["status"] for r in data["funnel"]["rows"] if r["stage"] == 4] == ["not run"]
     assert '<p class="status not-run">Stage 4 (dedup) did not run in this run folder.</p>' in page
+
+
+def test_a_missing_run_folder_is_one_clear_error(tmp_path):
+    missing = tmp_path / "no-such-run"
+    done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--run", str(missing)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: report: run folder {missing} does not exist"
+    assert not missing.exists()
