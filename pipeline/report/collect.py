@@ -23,7 +23,6 @@ DISTRIBUTION_COLUMNS = ("language", "content_type", "domain", "topic", "format",
 DISTRIBUTION_STAGES = (2, 3, 4, 5)
 TOP_VALUES = 15
 REJECT_FILES_READ = 20  # _rejects files read per stage when a manifest has no samples (older runs)
-OWN_FIGURES = {1: "crawl", 4: "dedup", 5: "rebalance", 6: "code", 7: "github"}
 
 
 def manifest_file(number: int) -> str:
