@@ -58,7 +58,7 @@ class GithubConfig(Section):
     validate_share: float = Field(0.05, ge=0, le=1, description="share of extracted commits re-derived with `git diff` and compared")
     validate_min: int = Field(25, ge=0, description="at least this many commits per repository are validated")
     samples: list[Literal["localization", "repair"]] = Field(["localization", "repair"], description="Agentless samples made from commits")
-    repair_max_files: int = Field(3, ge=1, description="repair/localization samples only for changes to at most this many code files")
+    repair_max_files: int = Field(3, ge=1, description="repair samples only for changes to at most this many code files (localization: at most 5)")
     repair_max_file_bytes: int = Field(60000, ge=1, description="… each at most this large before the change")
     structure_max_files: int = Field(3000, ge=1, description="repository structures with more files are cut (the rest counted)")
     chat: ChatTemplate = ChatTemplate()

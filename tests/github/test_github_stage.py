@@ -49,25 +49,37 @@ def _config(shared_data, planted, stars, *extra):
     return load_config(None, [
         f"github.gharchive=[{data}/gharchive/2015-01-01-12.json.gz, {planted}]",
         f"github.api_dumps=[{data}/perceval, {data}/pygithub-replay]",
-        f"github.repos=[{data}/repos/psf_requests.bundle, {data}/repos/pallets_itsdangerous.bundle]",
+        f"github.repos=[{data}/repos/pallets_itsdangerous.bundle]",
         f"github.stars=[{stars}]", "run.progress=false", *extra])
+
+
+def _run(config, run_dir):
+    manifest = run_stage(7, str(run_dir), config)
+    table = pq.read_table(sorted((run_dir / "stage-7").glob("part-*.parquet")))
+    rejects = pq.read_table(run_dir / "stage-7" / "_rejects")
+    return manifest, table, rejects, GithubStage(StageContext(config, str(run_dir)))
 
 
 @pytest.fixture(scope="module")
 def run(shared_data, tmp_path_factory):
+    """Everything but the requests history: the hour (+ planted copies), API dumps, itsdangerous."""
     folder = tmp_path_factory.mktemp("github")
     planted, stars, humaneval_id, mbpp_id = _plant(shared_data, folder)
-    config = _config(shared_data, planted, stars)
-    run_dir = folder / "run"
-    manifest = run_stage(7, str(run_dir), config)
-    table = pq.read_table(sorted((run_dir / "stage-7").glob("part-*.parquet")))
-    rejects = pq.read_table(run_dir / "stage-7" / "_rejects")
-    stage = GithubStage(StageContext(config, str(run_dir)))
+    manifest, table, rejects, stage = _run(_config(shared_data, planted, stars), folder / "run")
     stage.planted = (humaneval_id, mbpp_id)
     return manifest, table, rejects, stage
 
 
-def test_rows_follow_the_contract(run):
+@pytest.fixture(scope="module")
+def requests_run(shared_data, tmp_path_factory):
+    """The whole requests history (commit rows only: its samples would add nothing tested here)."""
+    folder = tmp_path_factory.mktemp("requests")
+    config = load_config(None, [f"github.repos=[{shared_data}/github/repos/psf_requests.bundle]",
+                                "github.samples=[]", "run.progress=false"])
+    return _run(config, folder / "run")
+
+
+def test_rows_follow_the_contract(run, requests_run):
     manifest, table, _, _ = run
     assert set(table.column("kind").to_pylist()) == set(KINDS)
     assert manifest["github"]["samples"] == dict(Counter(table.column("kind").to_pylist()))
@@ -79,23 +91,26 @@ def test_rows_follow_the_contract(run):
     assert all(r["number"] is not None for r in rows if r["kind"] in ("pr", "issue"))
     assert all(re.fullmatch(r"[0-9a-f]{40}", r["sha"] or "") for r in rows if r["kind"] in ("localization", "repair"))
     assert len(set(table.column("id").to_pylist())) == table.num_rows
+    reasons = {k.split(":", 1)[1] for m in (manifest, requests_run[0]) for k in m["dropped"]}
     assert {"contaminated", "bot", "language", "stars", "non_pr_merge", "huge_diff", "trivial_whitespace",
-            "trivial_version_bump"} <= {k.split(":", 1)[1] for k in manifest["dropped"]}
+            "trivial_version_bump"} <= reasons
 
 
-def test_manifest_counts_events_and_validates_against_git_diff(run, shared_data):
+def test_manifest_counts_events_and_validates_against_git_diff(run, requests_run, shared_data):
     manifest, _, _, _ = run
     figures = manifest["github"]
     plain = Counter(json.loads(line)["type"] for line in gzip.open(shared_data / "github/gharchive/2015-01-01-12.json.gz"))
     plain.update({"IssuesEvent": 1, "IssueCommentEvent": 1})  # the two planted events
     assert figures["events"] == dict(plain)
-    validation = figures["git_diff_validation"]
-    assert set(validation["by_repo"]) == {"psf/requests", "pallets/itsdangerous"}
-    assert all(v["checked"] >= 25 for v in validation["by_repo"].values())
-    assert validation["agreement"] == 1.0 and validation["checked"] == validation["agreed"]
+    for validation in (figures["git_diff_validation"], requests_run[0]["github"]["git_diff_validation"]):
+        (repo,) = validation["by_repo"]
+        assert validation["by_repo"][repo]["checked"] >= 25
+        assert validation["agreement"] == 1.0 and validation["checked"] == validation["agreed"]
+    assert requests_run[0]["github"]["git_diff_validation"]["checked"] == round(0.05 * 6729)
     assert figures["decontam"]["sets"]["swe_bench_verified"]["instances"] == 500
-    assert len(figures["decontam"]["hits"]["sample"]) == 20
-    assert all({"benchmark", "instance", "method", "span"} <= set(h) for h in figures["decontam"]["hits"]["sample"])
+    assert figures["decontam"]["hits"]["count"] == 2  # the real hour, API dumps, itsdangerous: only the planted
+    sample = requests_run[0]["github"]["decontam"]["hits"]["sample"]
+    assert len(sample) == 20 and all({"benchmark", "instance", "method", "span"} <= set(h) for h in sample)
 
 
 def test_planted_benchmark_copies_are_caught_with_evidence(run):
@@ -116,8 +131,9 @@ def test_clean_itsdangerous_flags_nothing(run):
     assert kept["commit"] > 200 and kept["repair"] > 100 and kept["localization"] > 100
 
 
-def test_swe_bench_fix_commits_are_caught_by_id_linked_issue_and_gold_patch(run, shared_data):
-    _, table, _, stage = run
+def test_swe_bench_fix_commits_are_caught_by_id_linked_issue_and_gold_patch(requests_run, shared_data):
+    manifest, table, _, stage = requests_run
+    assert set(manifest["github"]["decontam"]["hits"]["by_method"]) >= {"id", "gold_patch", "linked_issue"}
     fixes = json.loads((shared_data / "github/repos/psf_requests.verified_fix_commits.json").read_text())
     kept = set(table.column("sha").to_pylist())
     repo = stage._step("repos")[0]["git_dir"]
@@ -191,10 +207,10 @@ def _complement(spans, length):
 def test_same_output_locally_and_on_a_spark_cluster(shared_data, spark_cluster, tmp_path):
     planted, stars, _, _ = _plant(shared_data, tmp_path)
     data = shared_data / "github"
-    small = [f"github.repos=[{data}/repos/pallets_itsdangerous.bundle]"]
+    small = [f"github.repos=[{data}/repos/pallets_itsdangerous.bundle]", "github.samples=[repair]"]
     local = run_stage(7, str(tmp_path / "local"), _config(shared_data, planted, stars, *small))
     cluster = run_stage(7, str(tmp_path / "cluster"), _config(shared_data, planted, stars, *small, "engine=spark",
                                                              f"spark.master={spark_cluster}"))
     assert [f["sha256"] for f in cluster["files"]] == [f["sha256"] for f in local["files"]]
     assert cluster["dropped"] == local["dropped"] and cluster["github"]["samples"] == local["github"]["samples"]
-    assert local["rows_out"] > 1000
+    assert local["rows_out"] > 1000 and local["github"]["samples"]["repair"] > 100
