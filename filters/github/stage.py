@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from filters import decontam
+from filters import decontam, segment
 from filters.decontam.patches import closing_refs, pull_ref
 from filters.github import agentless, changes, git, prepare, threads
 from filters.github.config import GithubConfig
@@ -270,7 +270,7 @@ class GithubStage(Stage):
         if not settings.samples or not commit.parents or (len(commit.parents) > 1 and base["merge"] != "pr"):
             return []
         problem = _problem(commit.message)
-        if len(problem.split()) < MIN_PROBLEM_WORDS:
+        if segment.count([problem])[0] < MIN_PROBLEM_WORDS:  # a Chinese message counts its characters
             return skip("short_problem")
         code = [(f, lang) for f, lang in changes.code_files(base_files(commit), set(settings.languages))]
         modified = [(f, lang) for f, lang in code if f["status"] == "M"]
