@@ -135,17 +135,16 @@ def test_a_taken_port_or_a_changed_config_starts_a_fresh_folder_said_in_one_line
     assert said.startswith(f"demo: port {port} (the demo's sites) is taken; starting a fresh run folder {run}")
 
 
-def test_a_stage_whose_input_finished_after_it_runs_again(demo_run, tmp_path):
+def test_a_stage_whose_input_finished_after_it_is_run_again(demo_run, tmp_path):
     """E.g. stage 7 built since the last demo: stage 8, finished before it, must read it too."""
     run = tmp_path / "run"
-    shutil.copytree(demo_run.folder, run)
-    stage_8 = json.loads((run / "stage-8" / "_manifest.json").read_text())
+    for manifest in demo_run.folder.glob("stage-*/_manifest.json"):
+        (run / manifest.parent.name).mkdir(parents=True)
+        shutil.copy(manifest, run / manifest.parent.name)
+    finished = [n for n in STAGES if (run / f"stage-{n}" / "_manifest.json").is_file()]
+    assert [n for n in finished if demo._newer_input(str(run), n)] == []  # a fresh run: nothing stale
     path = run / "stage-6" / "_manifest.json"
     stage_6 = json.loads(path.read_text())
-    stage_6["finished"] = "2999-01-01T00:00:00+00:00"  # as if stage 6 had just run
+    stage_6["finished"] = "2999-01-01T00:00:00+00:00"  # as if stage 6 had run again since
     path.write_text(json.dumps(stage_6))
-    again = make_demo(run)
-    assert again.returncode == 0, f"{again.stdout}\n{again.stderr[-4000:]}"
-    assert "stage-8 tokenize   running again: stage-6 finished after it (its input changed)" in again.stdout
-    assert json.loads((run / "stage-8" / "_manifest.json").read_text())["started"] > stage_8["started"]
-    assert "stage-4 dedup" in again.stdout and "already finished" in again.stdout  # the others are kept
+    assert {n: demo._newer_input(str(run), n) for n in finished if demo._newer_input(str(run), n)} == {8: 6}
