@@ -40,6 +40,18 @@ PEERS: dict[str, list[list[str]]] = {
     "tokenizers": [["tokenizers==0.23.3"]],
     "sentence-transformers": [["torch==2.13.0"], ["sentence-transformers==6.2.0"]],
     "fasttext": [["fasttext-numpy2==0.10.4"]],
+    # OpenCoder's opc_data_filtering (stage 6): its requirements at its environment.yml pins, with
+    # our Pygments (2.21.0, not its 2.18.0) so both sides split comments with the same lexers.
+    "opencoder": [["esprima==4.0.1", "beautifulsoup4==4.12.3", "nltk==3.9.1", "Pygments==2.21.0",
+                   "regex==2024.11.6", "jieba==0.42.1", "zhconv==1.4.3", "numpy==1.26.4",
+                   "typing_extensions==4.12.2"]],
+}
+
+# Peers that are a repository, not a package: (repository, commit), unpacked into the venv's src/
+# from a local git copy of it (no network here: the bench looks in BENCH_SRC_<NAME>, then in
+# bench/.cache/src/<owner>+<name>, then in /work/.mirror/<owner>+<name>/repo).
+SOURCES: dict[str, tuple[str, str]] = {
+    "opencoder": ("OpenCoder-llm/opc_data_filtering", "44b857e837a56d859906c83d0ec91b4d5ef5bcc9"),
 }
 
 # Every peer venv also gets psutil, so `timed` counts the CPU of live worker processes the same
@@ -49,7 +61,24 @@ STAMP = ".bench-installed"
 
 
 def _spec_key(name: str) -> str:
-    return hashlib.sha256(json.dumps([PEERS[name], COMMON]).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([PEERS[name], COMMON, SOURCES.get(name)]).encode()).hexdigest()[:16]
+
+
+def source_git(name: str) -> Path | None:
+    """A local git copy holding peer `name`'s pinned commit, or None."""
+    repo, _ = SOURCES[name]
+    flat = repo.replace("/", "+")
+    candidates = [os.environ.get(f"BENCH_SRC_{name.upper()}"), BENCH_DIR / ".cache" / "src" / flat,
+                  Path("/work/.mirror") / flat / "repo"]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    return None
+
+
+def peer_src(name: str) -> Path:
+    """Where a repository peer's source is unpacked (added to its sys.path by its worker)."""
+    return peer_dir(name) / "src"
 
 
 def peer_dir(name: str) -> Path:
@@ -90,8 +119,25 @@ def _build(name: str, venv: Path, log) -> None:
             tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
             raise RuntimeError(f"peer venv {name}: pip install {' '.join(step)} failed:\n"
                                + "\n".join(tail))
+    if name in SOURCES:
+        _unpack_source(name, venv, log)
     (venv / STAMP).write_text(_spec_key(name) + "\n")
     print(f"[bench] peer venv {name} ready", file=log, flush=True)
+
+
+def _unpack_source(name: str, venv: Path, log) -> None:
+    repo, commit = SOURCES[name]
+    git_dir = source_git(name)
+    if git_dir is None:
+        raise RuntimeError(f"peer {name}: no local git copy of {repo} (set BENCH_SRC_{name.upper()} "
+                           f"to a clone holding {commit[:10]})")
+    target = peer_src(name)
+    subprocess.run(["rm", "-rf", str(target)], check=True)
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "--git-dir", str(git_dir / ".git") if (git_dir / ".git").exists()
+                              else str(git_dir), "archive", commit], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    print(f"[bench] peer {name}: {repo}@{commit[:10]} unpacked into {target}", file=log, flush=True)
 
 
 def peer_versions(name: str) -> dict[str, str]:
@@ -105,7 +151,10 @@ def peer_versions(name: str) -> dict[str, str]:
         "print(json.dumps(out))"
     )
     out = subprocess.run([str(python), "-c", code, *wanted], capture_output=True, text=True)
-    return json.loads(out.stdout) if out.returncode == 0 else {}
+    versions = json.loads(out.stdout) if out.returncode == 0 else {}
+    if name in SOURCES:
+        versions[SOURCES[name][0]] = SOURCES[name][1][:10]
+    return versions
 
 
 def build_all(names: list[str] | None = None) -> dict[str, str]:

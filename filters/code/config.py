@@ -196,6 +196,9 @@ class CodeConfig(Section):
     near_dedup: bool = Field(True, description="MinHash-LSH near-duplicates with the stage-4 engine (near_duplicate)")
     near_threshold: float = Field(0.85, gt=0, lt=1, description="Jaccard of code-token 5-gram sets to merge at")
     near_ngram: int = Field(5, ge=1, description="tokens per shingle (OpenCoder: 5)")
+    near_tokens: Literal["code", "words"] = Field(
+        "code", description="shingle tokens: code (identifiers, numbers, and each operator/punctuation "
+                            "character) or words (stage 4's: punctuation dropped)")
     redact_secrets: bool = Field(True, description="replace API keys, tokens, private keys, URL passwords, emails")
 
     @model_validator(mode="before")

@@ -187,11 +187,12 @@ class CodeStage(Stage):
         threshold = self.settings.near_threshold
         bands, rows = bands_for_threshold(threshold, 128)
         params = MinhashParams(ngram=self.settings.near_ngram, bands=bands, rows=rows, seed=self.ctx.seed,
-                               extra_perm=max(128 - bands * rows, 0))
+                               extra_perm=max(128 - bands * rows, 0), tokens=self.settings.near_tokens)
         cut = max(0.0, threshold - 2.0 * math.sqrt(threshold * (1 - threshold) / params.num_perm))
         settings = ClusterSettings(exact=False, near=True, verify_threshold=cut, survivor_check=cut,
                                    survivor_check_ngram=params.ngram, driver_components_max_edges=2_000_000,
-                                   precision_sample=0, seed=params.seed, ngram=params.ngram, similarity_cut=cut)
+                                   precision_sample=0, seed=params.seed, ngram=params.ngram, similarity_cut=cut,
+                                   tokens=params.tokens)
         inputs = {}
         for part in self.partitions():
             ranked = self._path("_near", "inputs", part_name(part.index))

@@ -17,3 +17,4 @@ class ClusterSettings:
     seed: int = 1  # of the precision sample
     ngram: int = 5  # of the precision estimate's true Jaccard
     similarity_cut: float = 0.0  # the precision figures' bar
+    tokens: str = "words"  # of every true Jaccard: as the signatures' MinhashParams.tokens

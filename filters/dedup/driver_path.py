@@ -89,7 +89,7 @@ def components(pairs: np.ndarray, files: dict[int, str], work: WorkDir, settings
 
 
 def _checked_by_text(node: np.ndarray, root: np.ndarray, same: np.ndarray, table: pa.Table,
-                     inputs: dict[int, str], ngram: int) -> np.ndarray:
+                     inputs: dict[int, str], ngram: int, tokens: str = "words") -> np.ndarray:
     """True Jaccard of the (node, root) pairs that are not the same text (1.0 for those), reading
     their texts from the input files in chunks of pairs whose texts total at most TEXT_BYTES."""
     part, row = table.column("part").to_numpy(), table.column("row").to_numpy()
@@ -109,7 +109,7 @@ def _checked_by_text(node: np.ndarray, root: np.ndarray, same: np.ndarray, table
         order = np.argsort(wanted)
         at = (order[np.searchsorted(wanted, node[pick], sorter=order)],
               order[np.searchsorted(wanted, root[pick], sorter=order)])
-        similarity[pick] = exact_jaccards(texts, *at, ngram)
+        similarity[pick] = exact_jaccards(texts, *at, ngram, tokens)
     return similarity
 
 
@@ -124,7 +124,8 @@ def survivor_check(work: WorkDir, inputs: dict[int, str], settings: ClusterSetti
     exact, sig = _signatures(table)
     if settings.survivor_check_ngram is not None:  # the texts decide; the signatures are not needed
         same = (exact[node] == exact[root]).all(axis=1)
-        similarity = _checked_by_text(node, root, same, table, inputs, settings.survivor_check_ngram)
+        similarity = _checked_by_text(node, root, same, table, inputs, settings.survivor_check_ngram,
+                                      settings.tokens)
     else:
         same, similarity = _compare(node, root, exact, sig)
     passes = resembles(same, similarity, settings.survivor_check)

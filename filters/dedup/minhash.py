@@ -36,6 +36,7 @@ class MinhashParams:
     rows: int = 8
     seed: int = 1
     extra_perm: int = 0  # signature values beyond bands × rows: they only sharpen the verification
+    tokens: str = "words"  # "code": punctuation and operators are tokens too (normalize.tables)
 
     @property
     def num_perm(self) -> int:
@@ -131,10 +132,10 @@ class Shingles:
         return np.split(self.hashes, np.cumsum(self.counts)[:-1])
 
 
-def words_of(texts: pa.Array | pa.ChunkedArray) -> Words:
+def words_of(texts: pa.Array | pa.ChunkedArray, tokens: str = "words") -> Words:
     """Normalise texts and hash their words (runs of non-space code points; an unspaced-script
     character is a word alone)."""
-    offsets, code, unspaced = normalized_codepoints(texts)
+    offsets, code, unspaced = normalized_codepoints(texts, tokens)
     if len(code) == 0:
         return Words(np.zeros(0, dtype=U64), np.zeros(len(offsets), dtype=np.int64))
     space = code == SPACE
@@ -221,7 +222,7 @@ def hash_texts(texts: pa.Array | pa.ChunkedArray, params: MinhashParams) -> Batc
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     offsets, data = utf8_buffers(pc.fill_null(texts.cast(pa.string()), ""))
-    mapping, unspaced = tables()
+    mapping, unspaced = tables(params.tokens)
     a, b = permutations(params.num_perm, params.seed)
     return BatchHashes(*hash_documents(data, offsets, mapping, unspaced, params.ngram, a, b))
 
@@ -229,23 +230,24 @@ def hash_texts(texts: pa.Array | pa.ChunkedArray, params: MinhashParams) -> Batc
 def reference_hashes(texts: pa.Array | pa.ChunkedArray, params: MinhashParams) -> BatchHashes:
     """The same values from the step-by-step numpy definitions above (words → shingles →
     minima): the readable specification of hash_texts, checked against it by a test."""
-    words = words_of(texts)
+    words = words_of(texts, params.tokens)
     shingles = shingle_hashes(words, params.ngram)
     return BatchHashes(minhash_signatures(shingles, params.num_perm, params.seed), shingles.counts,
                        exact_hashes(words))
 
 
-def shingle_sets(texts: pa.Array | pa.ChunkedArray, ngram: int) -> list[np.ndarray]:
+def shingle_sets(texts: pa.Array | pa.ChunkedArray, ngram: int, tokens: str = "words") -> list[np.ndarray]:
     """Each text's set of 64-bit shingle hashes (for exact Jaccard)."""
-    return [np.unique(s) for s in shingle_hashes(words_of(texts), ngram).per_document()]
+    return [np.unique(s) for s in shingle_hashes(words_of(texts, tokens), ngram).per_document()]
 
 
-def exact_jaccards(texts: pa.Array, left: np.ndarray, right: np.ndarray, ngram: int) -> np.ndarray:
+def exact_jaccards(texts: pa.Array, left: np.ndarray, right: np.ndarray, ngram: int,
+                   tokens: str = "words") -> np.ndarray:
     """True shingle-set Jaccard of texts[left[i]] and texts[right[i]], in one compiled pass
     (hash_kernels.pair_jaccards: what shingle_sets + exact_jaccard define; a test checks it against
     plain-Python n-gram sets)."""
     offsets, data = utf8_buffers(pc.fill_null(texts.cast(pa.string()), ""))
-    mapping, unspaced = tables()
+    mapping, unspaced = tables(tokens)
     return pair_jaccards(data, offsets, np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64),
                          mapping, unspaced, ngram)
 

@@ -1,7 +1,9 @@
 """Text normalisation before hashing, on whole batches in numpy (no regex, no per-character Python).
 
 The same steps as datatrove's TextNormConfig (what FineWeb shingles): lowercase, diacritics
-stripped, punctuation/symbols/separators → space, every run of digits → "0". CJK and Thai
+stripped, punctuation/symbols/separators → space, every run of digits → "0". With tokens="code"
+(stage 6's near dedup) punctuation and symbols are kept, each one a token alone, so `a = b[i]` and
+`a(b, i)` differ; the connector "_" stays inside identifiers. CJK and Thai
 characters are words on their own (filters/segment.py's unspaced scripts, the pipeline's one
 definition), so unspaced scripts still give many shingles. The UTF-8 bytes
 of an Arrow string array are decoded to code points with numpy and mapped through one table
@@ -24,10 +26,12 @@ DROP = 0xFFFFFFFF  # combining marks: removed
 _SYMBOL_PLANE_RANGE = (0x1F000, 0x1FB00)  # emoji and pictographs
 
 
-def _map_char(char: str) -> int:
+def _map_char(char: str, code: bool = False) -> int:
     category = unicodedata.category(char)
     if category == "Mn":
         return DROP
+    if code and (category[0] in "PS"):
+        return ord(char)
     if category[0] in "PSZC":
         return SPACE
     if category == "Nd":
@@ -40,15 +44,31 @@ def _map_char(char: str) -> int:
     return ord(char)
 
 
-@lru_cache(maxsize=1)
-def tables() -> tuple[np.ndarray, np.ndarray]:
-    """(code point → normalised code point, code point → is an unspaced-script character) for the
-    Basic Multilingual Plane; higher planes are handled by ranges."""
-    mapping = np.array([_map_char(chr(c)) for c in range(0x10000)], dtype=np.uint32)
-    return mapping, unspaced_table()
+TOKENS = ("words", "code")
 
 
-def normalized_codepoints(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@lru_cache(maxsize=4)
+def tables(tokens: str = "words") -> tuple[np.ndarray, np.ndarray]:
+    """(code point → normalised code point, code point → is a token alone) for the Basic
+    Multilingual Plane; higher planes are handled by ranges. Alone: an unspaced-script character,
+    and with tokens="code" every punctuation or symbol character but "_"."""
+    if tokens not in TOKENS:
+        raise ValueError(f"unknown tokens {tokens!r}: one of {', '.join(TOKENS)}")
+    code = tokens == "code"
+    mapping = np.array([_map_char(chr(c), code) for c in range(0x10000)], dtype=np.uint32)
+    alone = unspaced_table()
+    if code:
+        alone = alone.copy()
+        for c in range(0x10000):
+            if mapping[c] == c and unicodedata.category(chr(c))[0] in "PS" and c != ord("_"):
+                alone[c] = True
+        mapping[ord("_")] = ord("_")
+        alone[ord("_")] = False
+    return mapping, alone
+
+
+def normalized_codepoints(texts: pa.Array | pa.ChunkedArray,
+                          tokens: str = "words") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(offsets per text, normalised code points, is-unspaced-script flag per code point).
     Words are the runs of non-space code points; an unspaced-script character is a word alone."""
     if isinstance(texts, pa.ChunkedArray):
@@ -56,7 +76,7 @@ def normalized_codepoints(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray
     texts = pc.fill_null(texts.cast(pa.string()), "")
     offsets, data = utf8_buffers(texts)
     code, offsets, _ = decode_utf8(data, offsets)
-    mapping, unspaced_bmp = tables()
+    mapping, unspaced_bmp = tables(tokens)
     bmp = code < 0x10000
     if bmp.all():
         mapped, unspaced = mapping[code], unspaced_bmp[code]

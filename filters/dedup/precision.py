@@ -66,7 +66,8 @@ def precision_census(jaccards: np.ndarray, min_jaccard: float) -> dict:
     return _figures(jaccards, min_jaccard, "census")
 
 
-def precision_estimate(pairs: list[dict], inputs: list[str], ngram: int, min_jaccard: float) -> dict:
+def precision_estimate(pairs: list[dict], inputs: list[str], ngram: int, min_jaccard: float,
+                       tokens: str = "words") -> dict:
     """The figures over a deterministic sample of near-duplicate removals (their texts read here)."""
     if not pairs:
         return _figures(np.zeros(0), min_jaccard, "sample")
@@ -74,5 +75,5 @@ def precision_estimate(pairs: list[dict], inputs: list[str], ngram: int, min_jac
     removed = [texts[(p["part"], p["row"])] for p in pairs]
     kept = [texts[(p["survivor_part"], p["survivor_row"])] for p in pairs]
     half = np.arange(len(pairs))
-    return _figures(exact_jaccards(pa.array(removed + kept, pa.string()), half, half + len(pairs), ngram),
+    return _figures(exact_jaccards(pa.array(removed + kept, pa.string()), half, half + len(pairs), ngram, tokens),
                     min_jaccard, "sample")

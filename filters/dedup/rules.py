@@ -39,14 +39,15 @@ def resembles(same: np.ndarray, similarity: np.ndarray, cut: float) -> np.ndarra
     return same | (similarity >= cut)
 
 
-def text_similarity(same: np.ndarray, texts_l: pa.Array, texts_r: pa.Array, ngram: int) -> np.ndarray:
+def text_similarity(same: np.ndarray, texts_l: pa.Array, texts_r: pa.Array, ngram: int,
+                    tokens: str = "words") -> np.ndarray:
     """Exact survivor check: true shingle-set Jaccard of each aligned pair of texts that are not
     the same normalised text (1.0 for those)."""
     similarity = np.ones(len(same))
     other = np.flatnonzero(~same)
     if other.size:
         texts = pa.concat_arrays([texts_l.cast(pa.string()), texts_r.cast(pa.string())])
-        similarity[other] = exact_jaccards(texts, other, other + len(same), ngram)
+        similarity[other] = exact_jaccards(texts, other, other + len(same), ngram, tokens)
     return similarity
 
 

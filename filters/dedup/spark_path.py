@@ -110,12 +110,12 @@ def _survivor_passes(batches: Iterator[pa.RecordBatch], cut: float) -> Iterator[
 
 
 def _survivor_passes_by_text(batches: Iterator[pa.RecordBatch], cut: float,
-                             ngram: int) -> Iterator[pa.RecordBatch]:
+                             ngram: int, tokens: str = "words") -> Iterator[pa.RecordBatch]:
     """(node, root, texts) → whether the member resembles its survivor by exact Jaccard."""
     for batch in batches:
         same = (unpacked_rows(batch.column("exact_l"), np.int64) == unpacked_rows(batch.column("exact_r"), np.int64)
                 ).all(axis=1)
-        similarity = text_similarity(same, batch.column("text_l"), batch.column("text_r"), ngram)
+        similarity = text_similarity(same, batch.column("text_l"), batch.column("text_r"), ngram, tokens)
         yield pa.RecordBatch.from_arrays(
             [batch.column("node"), batch.column("root"), batch.column("exact_l"),
              pa.array(resembles(same, similarity, cut)), pa.array(similarity), pa.array(same)],
@@ -143,7 +143,7 @@ def _scored_by_text(moved: DataFrame, nodes: DataFrame, inputs: dict[int, str],
 
     joined = moved.join(side("node", "_l"), "node").join(side("root", "_r"), "root")
     return joined.mapInArrow(partial(_survivor_passes_by_text, cut=settings.survivor_check,
-                                     ngram=settings.survivor_check_ngram),
+                                     ngram=settings.survivor_check_ngram, tokens=settings.tokens),
                              "node long, root long, exact binary, passes boolean, similarity double, same boolean")
 
 

@@ -132,7 +132,8 @@ class DedupSteps:
             return {}
         pairs = removed_sample(self.work.read_assignment(), self.settings.precision_sample, self.settings.seed)
         return {"precision": precision_estimate(pairs, [self.inputs[p] for p in sorted(self.inputs)],
-                                                self.settings.ngram, self.settings.similarity_cut)}
+                                                self.settings.ngram, self.settings.similarity_cut,
+                                                self.settings.tokens)}
 
 
 def removed_sample(members: pa.Table | None, size: int, seed: int) -> list[dict]:
