@@ -167,7 +167,7 @@ def _phases(doc) -> list:
             lambda: doc.code, lambda: doc.code_lines, (lambda: parser(doc)) if parser else (lambda: None)]
 
 
-def ours_rules(path: str, out: str = "", phases: bool = False) -> None:
+def ours_rules(path: str, out: str = "", phases: bool = False, values: bool = True) -> None:
     """Every rule of each file's profile, as stage 6 scores them; decisions (stochastic rules on
     their deterministic part) to `out`. Files are read one at a time (the whole corpus is never
     held). With `phases`, CPU seconds per phase of the shared work and per language are metrics."""
@@ -202,13 +202,14 @@ def ours_rules(path: str, out: str = "", phases: bool = False) -> None:
                     step()
                     spent[name] += clock() - at
             at = clock()
-            values = signals(doc, cuts[profile])
+            found = signals(doc, cuts[profile])
             spent["other rules"] += clock() - at
             by_language[entry["language"]] += clock() - start
             size_by_language[entry["language"]] += entry["size"]
             if handle:
-                handle.write(json.dumps({"id": entry["id"], "signals": values,
-                                         "fired": sorted(n for n, v in values.items() if fires(v, cuts[profile][n]))}) + "\n")
+                fired = sorted(n for n, v in found.items() if fires(v, cuts[profile][n]))
+                handle.write(json.dumps({"id": entry["id"], "language": entry["language"], "fired": fired,
+                                         **({"signals": found} if values else {})}) + "\n")
         probe.items = total
         if phases:
             probe.metrics["cpu_s_by_phase"] = {k: round(v, 2) for k, v in spent.most_common()}

@@ -89,8 +89,11 @@ def _c_family(prefix: str) -> dict:
             f"{prefix}_frac_lines_print": _cut(above=0.4)}
 
 
-def _declarations(prefix: str) -> dict:
-    return {f"{prefix}_frac_lines_func_ratio": _cut(above=0.2), f"{prefix}_cate_var_zero": _cut(equals=TRUE),
+def _declarations(prefix: str, var_zero: bool = True) -> dict:
+    """var_zero=False: OpenCoder's C# and Go signals compare a list to 0, so the rule never fires
+    there; the default keeps that (no cut), `{equals: 1}` turns the rule on as it is documented."""
+    return {f"{prefix}_frac_lines_func_ratio": _cut(above=0.2),
+            f"{prefix}_cate_var_zero": _cut(equals=TRUE) if var_zero else None,
             f"{prefix}_score_lines_no_logic": _cut(above=0.5, p=STOCHASTIC),
             f"{prefix}_frac_lines_print": _cut(above=0.4)}
 
@@ -146,8 +149,8 @@ DEFAULT_RULES: dict[str, dict] = {
         "qsc_codepython_frac_lines_print": _cut(above=0.4)}),
     "c": _with(_GENERAL, **_c_family("qsc_codec")),
     "cpp": _with(_GENERAL, **_c_family("qsc_codecpp")),
-    "csharp": _with(_GENERAL, **_declarations("qsc_codecsharp")),
-    "go": _with(_GENERAL, frac_lines_assert=None, **_declarations("qsc_codego"),
+    "csharp": _with(_GENERAL, **_declarations("qsc_codecsharp", var_zero=False)),
+    "go": _with(_GENERAL, frac_lines_assert=None, **_declarations("qsc_codego", var_zero=False),
                 qsc_codego_cate_testfile=_cut(equals=TRUE, p=STOCHASTIC)),
     "java": _with(_GENERAL, **_declarations("qsc_codejava")),
     "javascript": _with(_GENERAL, qsc_codejavascript_cate_ast=_cut(equals=FALSE),

@@ -32,39 +32,60 @@ def _gram_keys(ids: np.ndarray, n: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _slots(keys: np.ndarray, table_keys: np.ndarray, counts: np.ndarray, first: np.ndarray,
+           slot_of: np.ndarray) -> int:
+    """Count equal keys in an open-addressing table (size a power of two > 2 × len(keys)):
+    slot_of[i] = the slot of keys[i]; counts/first per slot. Returns the mask of the table."""
+    mask = 1
+    while mask < 2 * len(keys):
+        mask <<= 1
+    mask -= 1
+    counts[:mask + 1] = 0
+    for i in range(len(keys)):
+        key = keys[i]
+        slot = np.int64(key & np.uint64(mask))
+        while counts[slot] and table_keys[slot] != key:
+            slot = (slot + 1) & mask
+        if counts[slot] == 0:
+            table_keys[slot] = key
+            first[slot] = i
+        counts[slot] += 1
+        slot_of[i] = slot
+    return mask
+
+
+@numba.njit(cache=True)
 def repetition_signals(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """[top_2, top_3, top_4, dupe_5, …, dupe_10] of one document's words."""
+    """[top_2, top_3, top_4, dupe_5, …, dupe_10] of one document's words (one hash table pass per n)."""
     out = np.zeros(9, dtype=np.float64)
     total = lengths.sum()
-    if total == 0:
+    if total == 0 or len(ids) < 2:
         return out
+    size = 1
+    while size < 2 * len(ids):
+        size <<= 1
+    table_keys = np.empty(size, dtype=np.uint64)
+    counts = np.zeros(size, dtype=np.int64)
+    first = np.empty(size, dtype=np.int64)
+    slot_of = np.empty(len(ids), dtype=np.int64)
     for k in range(9):
         n = k + 2
         keys = _gram_keys(ids, n)
         if len(keys) < 2:
             continue
-        order = np.argsort(keys, kind="mergesort")  # stable: a run's first entry is its first occurrence
+        _slots(keys, table_keys, counts, first, slot_of)
         if k < 3:  # top n-gram: the most frequent, ties to the one seen first
-            best_count, best_at, run = 0, 0, 1
-            for i in range(1, len(order) + 1):
-                if i < len(order) and keys[order[i]] == keys[order[i - 1]]:
-                    run += 1
-                    continue
-                at = order[i - run]
-                if run > best_count or (run == best_count and at < best_at):
-                    best_count, best_at = run, at
-                run = 1
+            best_count, best_at = 0, 0
+            for i in range(len(keys)):
+                c = counts[slot_of[i]]
+                if c > best_count:  # positions in order: the first of a tie wins
+                    best_count, best_at = c, first[slot_of[i]]
             if best_count > 1:
                 out[k] = lengths[best_at:best_at + n].sum() * best_count / total
         else:  # words covered by repeated n-grams, each word once
-            repeated = np.zeros(len(keys), dtype=np.bool_)
-            for i in range(1, len(order)):
-                if keys[order[i]] == keys[order[i - 1]]:
-                    repeated[order[i]] = True
-                    repeated[order[i - 1]] = True
             covered, until = 0, 0
             for i in range(len(keys)):
-                if repeated[i]:
+                if counts[slot_of[i]] > 1:
                     for j in range(max(i, until), i + n):
                         covered += lengths[j]
                     until = i + n
