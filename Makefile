@@ -23,9 +23,13 @@ setup: $(STAMP) $(NATIVE) sysdeps
 
 # Debian packages, installed when missing (needs root; else a warning): python3-doc and
 # debian-reference-zh-cn (real English and Chinese HTML: the demo's sites and the crawler tests),
-# chromium (the audit report's browser test). Each is named with a file it installs.
+# chromium (the audit report's browser test); stage 6's real code corpora: libjs-jquery (jquery.js,
+# jquery.min.js), golang-1.19-src, openjdk-17-source (src.zip), glibc-source (tests/code, bench code).
+# Each is named with a file it installs.
 SYSDEPS := python3-doc:/usr/share/doc/python3.11/html/index.html \
-  debian-reference-zh-cn:/usr/share/debian-reference/index.zh-cn.html chromium:/usr/bin/chromium
+  debian-reference-zh-cn:/usr/share/debian-reference/index.zh-cn.html chromium:/usr/bin/chromium \
+  libjs-jquery:/usr/share/javascript/jquery/jquery.min.js golang-1.19-src:/usr/share/go-1.19/src/go.mod \
+  openjdk-17-source:/usr/lib/jvm/openjdk-17/lib/src.zip glibc-source:/usr/src/glibc/glibc-2.36.tar.xz
 sysdeps:
 	@missing="$$(for dep in $(SYSDEPS); do test -e "$${dep#*:}" || echo "$${dep%%:*}"; done)"; \
 	if [ -n "$$missing" ]; then echo "installing" $$missing; \
