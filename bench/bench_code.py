@@ -276,8 +276,72 @@ def run_agreement(quick: bool):
     return result
 
 
+def repeated_table(total_bytes: int) -> Path:
+    """A parquet table of real corpus files repeated until `total_bytes` (each copy in its own
+    repo, so every row is a file of its own), written in row groups of about 8 MB."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def build(tmp: Path) -> None:
+        files = entries(manifest())
+        writer, written, copy = None, 0, 0
+        while written < total_bytes:
+            rows: dict[str, list] = {"path": [], "content": [], "repo": []}
+            held = 0
+            for entry in files:
+                if written >= total_bytes:
+                    break
+                text = Path(entry["path"]).read_bytes().decode("utf-8")
+                rows["path"].append(entry["id"])
+                rows["content"].append(text)
+                rows["repo"].append(f"copy{copy}")
+                held += entry["size"]
+                written += entry["size"]
+                if held >= 8 * MB:
+                    table = pa.table(rows)
+                    writer = writer or pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                    rows, held = {"path": [], "content": [], "repo": []}, 0
+            if rows["path"]:
+                table = pa.table(rows)
+                writer = writer or pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+            copy += 1
+        writer.close()
+    return _locked(CACHE / f"repeated-{total_bytes // MB}mb.parquet", build)
+
+
+def stage_memory(quick: bool):
+    """code.stage_memory: the whole stage (Spark local) on 1x and 4x a table of real files; peak
+    RSS must not grow with the input (partitions of code.partition_bytes stream)."""
+    from bench import harness
+
+    base = (16 if quick else 256) * MB
+
+    def job_for(factor: int):
+        table = repeated_table(base * factor)
+        return harness.stage_run(6, [f"code.inputs=[{table}]", "code.near_dedup=false"]), None
+
+    return harness.scaling("code.stage_memory", job_for, factors=(1, 4), unit="files",
+                           input_desc=f"real corpus files repeated: {base // MB} MB and {4 * base // MB} MB parquet tables",
+                           notes="peak RSS of the whole stage tree (driver + Spark local) at 1x and 4x input")
+
+
+def corpus_speed(quick: bool):
+    """code.rules.corpus: ours alone on the whole typed corpus (>= 200 MB; --quick: every 16th
+    file), with CPU seconds per phase and MB/s per language as metrics."""
+    path = manifest()
+    if quick:
+        path = _locked(CACHE / "manifest-sixteenth.jsonl", lambda tmp: tmp.write_text(
+            "".join(line + "\n" for i, line in enumerate(manifest().read_text().splitlines()) if i % 16 == 0)))
+    size = sum(e["size"] for e in entries(path))
+    return compare("code.rules.corpus", call("bench.bench_code:ours_rules", str(path), "", True, False), {},
+                   unit="bytes", input_desc=f"{size / MB:,.0f} MB of real files ({', '.join(p.name for p in roots())})",
+                   reps=1, goals=[Goal(20 * MB)])
+
+
 def run(quick: bool):
-    return [run_agreement(quick)]
+    return [run_agreement(quick), corpus_speed(quick), stage_memory(quick)]
 
 
 if __name__ == "__main__":

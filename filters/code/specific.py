@@ -162,7 +162,7 @@ def python_simplefunc(doc: CodeDoc) -> float | None:
     return facts.simple_functions / len(doc.code_lines)
 
 
-_PY_RETURN = re.compile(r"^\s*return(\s+.+)?\s*$", re.MULTILINE)
+_PY_RETURN = re.compile(r"^\s*+return(\s+.+)?\s*$", re.MULTILINE)
 
 
 @RULES.register("qsc_codepython_score_lines_no_logic")
@@ -182,11 +182,11 @@ def python_print(doc: CodeDoc) -> float | None:
 
 # ---- C and C++ ------------------------------------------------------------------------------------
 _C_FUNCTION = re.compile(r"\b((?:[a-zA-Z_]\w*\s*(?:\*+)?\s+)+(?:\*?\s*[a-zA-Z_]\w*)\((?:[^)]*)\)\s*)")
-_C_INCLUDE = re.compile(r"^\s*#\s*include\s+[\"<][^\">]+[\">]", re.MULTILINE)
-_C_CLASS = re.compile(r"^\s*class\s+\w+\s*(:[^{]*)?\{", re.MULTILINE)
-_C_SIMPLE_VAR = re.compile(r"^\s*(?:unsigned\s+)?(?:int|float|double|char|bool|std::string|auto)\s+\w+\s*;",
+_C_INCLUDE = re.compile(r"^\s*+#\s*include\s+[\"<][^\">]+[\">]", re.MULTILINE)
+_C_CLASS = re.compile(r"^\s*+class\s+\w+\s*(:[^{]*)?\{", re.MULTILINE)
+_C_SIMPLE_VAR = re.compile(r"^\s*+(?:unsigned\s+)?(?:int|float|double|char|bool|std::string|auto)\s+\w+\s*;",
                            re.MULTILINE)
-_C_SIMPLE_RETURN = re.compile(r"^\s*return\s*(?:(\w+|\d+|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|true|false|nullptr)"
+_C_SIMPLE_RETURN = re.compile(r"^\s*+return\s*(?:(\w+|\d+|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|true|false|nullptr)"
                               r"\s*)?;\s*$", re.MULTILINE)
 _C_MAIN = re.compile(r"\bmain\s*\([^)]*\)\s*\{")
 _C_VARIABLE = re.compile(r"\b((?:\w+(?:\s+\w+)?)\s+(?:(?:\*+)?\s*[\w\[\]]+\s*(?:=\s*[^;]*)?"
@@ -248,14 +248,14 @@ _register_c("qsc_codecpp", "cpp", ("cout", "printf"))
 
 
 # ---- C# --------------------------------------------------------------------------------------------
-_CS_FUNCTION = re.compile(r"^\s*((?:(?:public|protected|private|internal)\s+)?(?:(?:static|virtual|override|abstract"
+_CS_FUNCTION = re.compile(r"^\s*+((?:(?:public|protected|private|internal)\s+)?(?:(?:static|virtual|override|abstract"
                           r"|async)\s+)?(?:(?!\s*(?:public|private|protected|if|else)\s*)(?:<\w+>)?\s*\w+\s+)"
                           r"(?:\w+\s*)(?:\((?:[^\)]*)\)))", re.MULTILINE)
 _CS_VARIABLE = re.compile(r"\b(?:int|float|double|char|string|var|bool|byte|sbyte|short|ushort|uint|long|ulong|decimal)"
                           r"\s+\w+(?:\s*=\s*[^;\n]+)?")
-_CS_USING = re.compile(r"^\s*using\s+[a-zA-Z0-9_.]+\s*;", re.MULTILINE)
+_CS_USING = re.compile(r"^\s*+using\s+[a-zA-Z0-9_.]+\s*;", re.MULTILINE)
 _CS_CLASS = re.compile(r"\b(?:public|private|protected|internal|static|abstract|sealed)?\s*class\s+\w+")
-_CS_RETURN = re.compile(r"^\s*return\b(?:\s+[^;\n]+)?\s*;", re.MULTILINE)
+_CS_RETURN = re.compile(r"^\s*+return\b(?:\s+[^;\n]+)?\s*;", re.MULTILINE)
 _CS_SIMPLE_VAR = re.compile(r"\b(?:int|float|double|char|string|bool|byte|sbyte|short|ushort|uint|long|ulong|decimal)"
                             r"\s+\w+\s*;")
 
@@ -288,12 +288,12 @@ def csharp_print(doc: CodeDoc) -> float | None:
 # ---- Go --------------------------------------------------------------------------------------------
 _GO_FUNCTION = re.compile(r"(^func\s+(?:\(\s*\w+\s+\*?\w+\s*\))?\s*(?:\w+)\s*\((?:[^)]*)\)\s*(?:\([^)]+\)|[\w\[\]]+)?\s*)",
                           re.MULTILINE)
-_GO_CLASS = re.compile(r"^\s*type\s+\w+\s+(struct|interface)\s*\{[^}]*\}", re.MULTILINE | re.DOTALL)
-_GO_RETURN = re.compile(r"^\s*return(?:\s+[^;\n]+)?\s*;?\s*$", re.MULTILINE)
-_GO_VARIABLE = re.compile(r"^\s*((?:var|const)\s+\w+(?:,\s*\w+)*\s+[\w\[\]\*]+|(?:var|const)\s+\w+(?:,\s*\w+)*"
+_GO_CLASS = re.compile(r"^\s*+type\s+\w+\s+(struct|interface)\s*\{[^}]*\}", re.MULTILINE | re.DOTALL)
+_GO_RETURN = re.compile(r"^\s*+return(?:\s+[^;\n]+)?\s*;?\s*$", re.MULTILINE)
+_GO_VARIABLE = re.compile(r"^\s*+((?:var|const)\s+\w+(?:,\s*\w+)*\s+[\w\[\]\*]+|(?:var|const)\s+\w+(?:,\s*\w+)*"
                           r"(?:\s+[\w\[\]\*]+)?\s*=\s*[^;\n]+|\w+(?:\s*,\s*\w+)*\s*:=\s*[^;\n]+"
                           r"|(?:var|const)\s+\(\s*(?:\w+\s+[\w\*\[\]]+\s*)+\))", re.MULTILINE)
-_GO_SIMPLE_VAR = re.compile(r"^\s*var\s+(\w+)\s+(\w+)\s*;?\s*$", re.MULTILINE)
+_GO_SIMPLE_VAR = re.compile(r"^\s*+var\s+(\w+)\s+(\w+)\s*;?\s*$", re.MULTILINE)
 _GO_IMPORT = re.compile(r'^import\s+"[^"]+"$')
 
 
@@ -338,16 +338,16 @@ def go_print(doc: CodeDoc) -> float | None:
 
 
 # ---- Java ------------------------------------------------------------------------------------------
-_JAVA_FUNCTION = re.compile(r"^\s*((?:(?:public|protected|private|static)\s+)*(?:(?!\s*(?:public|private|protected"
+_JAVA_FUNCTION = re.compile(r"^\s*+((?:(?:public|protected|private|static)\s+)*(?:(?!\s*(?:public|private|protected"
                             r"|else|if)\s*)(?:<\w+>)?\s*\w+\s+)(?:\w+\s*)(?:\((?:[^\)]*)\))"
                             r"(?:\s*throws\s+[\w\, ]+)?)", re.MULTILINE)
-_JAVA_IMPORT = re.compile(r"^\s*import\s+([\w\.\*]+)\s*;\s*$", re.MULTILINE)
-_JAVA_SIMPLE_VAR = re.compile(r"^\s*((?:(?:public|protected|private|final|static)\s+)*(?:int|float|boolean|char|double"
+_JAVA_IMPORT = re.compile(r"^\s*+import\s+([\w\.\*]+)\s*;\s*$", re.MULTILINE)
+_JAVA_SIMPLE_VAR = re.compile(r"^\s*+((?:(?:public|protected|private|final|static)\s+)*(?:int|float|boolean|char|double"
                               r"|String|(?:[A-Z][\w<>]*))\s+(\w+)\s*;)", re.MULTILINE)
-_JAVA_VARIABLE = re.compile(r"^\s*((?:(?:public|protected|private|final|static)\s+)*(?:int|float|boolean|char|double"
+_JAVA_VARIABLE = re.compile(r"^\s*+((?:(?:public|protected|private|final|static)\s+)*(?:int|float|boolean|char|double"
                             r"|String|(?:[A-Z][\w<>]*))\s+(?:\w+)\s*(?:\s*=\s*[^;]+)?;)", re.MULTILINE)
-_JAVA_RETURN = re.compile(r"^\s*(return(?:;|\s+(?:\w*|\"(?:[^\"\\]*(?:\\.[^\"\\]*)*)\")\s*;\s*))$", re.MULTILINE)
-_JAVA_CLASS = re.compile(r"^\s*((?:public\s+|protected\s+|private\s+)?(?:final\s+|abstract\s+)?class\s+([\w<>]+))",
+_JAVA_RETURN = re.compile(r"^\s*+(return(?:;|\s+(?:\w*|\"(?:[^\"\\]*(?:\\.[^\"\\]*)*)\")\s*;\s*))$", re.MULTILINE)
+_JAVA_CLASS = re.compile(r"^\s*+((?:public\s+|protected\s+|private\s+)?(?:final\s+|abstract\s+)?class\s+([\w<>]+))",
                          re.MULTILINE)
 
 
