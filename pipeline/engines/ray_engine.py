@@ -22,6 +22,10 @@ class RayEngine:
         self._session = None
         self._started = False
 
+    def start(self) -> None:
+        """Connect to (or start) Ray; for stages that drive Ray themselves (an actor pool)."""
+        self._init()
+
     def _init(self) -> None:
         if self._started:
             return
