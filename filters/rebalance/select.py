@@ -89,7 +89,7 @@ def semdedup(leaf: np.ndarray, rank: np.ndarray, vectors, eps: float, alive: np.
         for start in range(1, len(members), block):
             stop = min(len(members), start + block)
             sims = x[start:stop] @ x[:stop].T
-            upper = np.triu(np.ones((stop - start, stop), bool), k=start + 1)  # keep j' < j only
+            upper = np.triu(np.ones((stop - start, stop), bool), k=start)  # row start+i sees j < start+i only
             sims[upper] = -np.inf
             drop[members[start:stop]] = sims.max(axis=1) >= 1.0 - eps
     return drop

@@ -3,6 +3,10 @@ a real Ray head, weight mode, SemDeDup, domain caps, re-deciding without re-embe
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -12,16 +16,11 @@ from pipeline import io
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.runner import run_stage
-from tests.rebalance.corpus import PLANTED, TIERS, write_planted_corpus
+from tests.rebalance.corpus import PLANTED, REPO, TIERS
 
 CAP = 40
 FAST = ["rebalance.embed.model=minilm-static", "ray.num_cpus=2", "rebalance.knowledge.enabled=false",
         "spark.class_archive_dir=null", "rebalance.kmeans.clusters=60"]
-
-
-@pytest.fixture(scope="session")
-def planted(shared_data, tmp_path_factory) -> list:
-    return write_planted_corpus(shared_data, tmp_path_factory.mktemp("planted"))
 
 
 def _run(run_dir, inputs, *sets: str, force: bool = False) -> dict:
@@ -111,9 +110,17 @@ def test_same_input_and_seed_give_identical_clusters_and_survivors_locally_and_o
     again = tmp_path / "again"
     _run(again, planted, f"rebalance.cap={CAP}")
     assert _rows(again).equals(reference)
+    # the cluster run in its own process, as `make stage-5` runs it: a local Ray (this session ran
+    # one) leaves RAY_AUTH_MODE=token in the environment, and a token-mode driver cannot create
+    # actors on the auth-disabled head of tests/clusters.py (Ray: "Actor creation cancelled")
     on_ray = tmp_path / "ray"
-    manifest = _run(on_ray, planted, f"rebalance.cap={CAP}", "engine=ray", f"ray.address={ray_cluster}")
-    assert manifest["engine"] == "ray"
+    sets = [f"rebalance.inputs=[{','.join(map(str, planted))}]", *FAST, f"rebalance.cap={CAP}", "engine=ray",
+            f"ray.address={ray_cluster}"]
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", "stage-5", "--run", str(on_ray),
+                           *sum((["--set", s] for s in sets), [])], cwd=REPO, capture_output=True, text=True,
+                          timeout=900, env=dict(os.environ, RAY_AUTH_MODE="disabled"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert io.read_json(str(on_ray / "stage-5" / "_manifest.json"))["engine"] == "ray"
     assert _rows(on_ray).equals(reference)
     for p in range(3):  # the embeddings themselves, bit for bit
         a = np.load(f"{capped_run[0]}/embeddings/minilm-static-c1200-p1/part-{p:05d}.npy")
@@ -180,4 +187,5 @@ def test_host_and_domain_caps(planted, capped_run, tmp_path):
     assert counts.max() <= 0.02 * manifest["rows_in"]
     assert manifest["dropped"]["rebalance:host_cap"] > 0
     # every host is under example.org: one registered domain, capped at half of what the host cap kept
-    assert manifest["dropped"]["rebalance:domain_cap"] == len(kept) - int(0.5 * (len(kept) + manifest["dropped"]["rebalance:domain_cap"]))
+    domain_dropped = manifest["dropped"]["rebalance:domain_cap"]
+    assert domain_dropped > 0 and len(kept) == int(0.5 * (len(kept) + domain_dropped))
