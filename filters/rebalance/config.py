@@ -65,8 +65,9 @@ class RebalanceConfig(Section):
     inputs: InputList = Field(None, description="parquet table(s) to rebalance instead of the stage-4 output")
     mode: Literal["drop", "weight"] = Field(
         "drop", description="drop: over-cap rows are dropped; weight: every row is kept and rebalance_weight says which stage 8 samples")
-    phases: list[str] | None = Field(
-        None, description="weight mode: stage-8 mixture profiles (phases) that use rebalance_weight; null: all of them")
+    phases: list[Literal["default", "annealing"]] | None = Field(
+        None, description="weight mode: stage-8 mixture profiles (tokenize.mixture.profile, the training phases) that "
+                          "use rebalance_weight; the others read every row at weight 1; null: all of them")
     dropped_weight: float = Field(0.0, ge=0, le=1, description="weight mode: rebalance_weight of rows the caps would drop")
     rule: Literal["cap", "water_filling", "hierarchical"] = Field(
         "cap", description="cap: every cluster keeps at most the cap; water_filling: the largest cap x with sum(min(x, size)) <= "

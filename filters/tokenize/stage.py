@@ -87,6 +87,17 @@ class TokenizeStage(Stage):
                 "and tokenize.inputs is not set")
         return files
 
+    def weight_columns(self) -> tuple[str, ...]:
+        """tokenize.mixture.weight_columns, without rebalance_weight when this run's stage 5 limits
+        its weights to phases (rebalance.phases) that do not include this profile."""
+        columns = tuple(self.settings.mixture.weight_columns)
+        manifest = io.join(self.ctx.stage_dir(5), "_manifest.json")
+        if "rebalance_weight" in columns and io.exists(manifest):
+            phases = (io.read_json(manifest).get("rebalance") or {}).get("phases")
+            if phases is not None and self.settings.mixture.profile not in phases:
+                columns = tuple(c for c in columns if c != "rebalance_weight")
+        return columns
+
     def _plan_dir(self) -> str:
         return io.join(self.ctx.stage_dir(self.number), "_plan")
 
@@ -102,7 +113,7 @@ class TokenizeStage(Stage):
             raise ConfigError(f"tokenize.append_eos: tokenizer {tokenizer.name} has no {ENDOFTEXT} token")
         files = self.input_files()
         fn = functools.partial(_file_metadata, self.settings.tokenizer, self.policy.markers(),
-                               tuple(self.settings.mixture.weight_columns))
+                               self.weight_columns())
         blobs = engine.map(fn, list(enumerate(files)))
         meta = pa.concat_tables([pa.ipc.open_stream(b).read_all() for b in blobs])
         header_tokens = 24 if self.policy.enabled else 0
