@@ -135,6 +135,18 @@ class WarcWriter:
             self.file = None
 
 
+def _complete_member(f, start: int, end: int) -> bool:
+    """Whether bytes [start, end) of the open file are one whole gzip member, trailer included
+    (the file position is restored for the iterator)."""
+    here = f.tell()
+    f.seek(start)
+    member = f.read(end - start)
+    f.seek(here)
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    inflater.decompress(member)
+    return inflater.eof
+
+
 def scan_tail(path: Path, offset: int) -> list[tuple[dict, bytes | None]]:
     """Rows (and their response payloads) written after `offset`; cuts off a half-written record.
 
@@ -152,7 +164,10 @@ def scan_tail(path: Path, offset: int) -> list[tuple[dict, bytes | None]]:
                 kind = record.rec_type
                 body = record.content_stream().read() if kind in ("response", "metadata") else b""
                 iterator.read_to_end()
-                end = offset + iterator.get_record_offset() + iterator.get_record_length()
+                start = iterator.get_record_offset()  # absolute: warcio starts counting at f.tell()
+                end = start + iterator.get_record_length()
+                if not _complete_member(f, start, end):
+                    break  # cut inside its gzip trailer: it decompresses, yet is not a whole record
                 if kind == "response":
                     payload = body
                 elif kind == "metadata" and record.rec_headers.get_header("Content-Type") == ROW_CONTENT_TYPE:
