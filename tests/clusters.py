@@ -81,7 +81,13 @@ def ray_head() -> Iterator[str]:
     cmd = [str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
            "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
            "--temp-dir", workdir]
-    subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=180)
+    # every listening port chosen free, so a second Ray on the machine (the default ports) is no clash
+    for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
+                 "--metrics-export-port", "--node-manager-port", "--object-manager-port", "--runtime-env-agent-port"):
+        cmd += [flag, str(free_port())]
+    started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    if started.returncode != 0:
+        raise RuntimeError(f"ray start --head failed ({started.returncode}): {started.stderr[-2000:]}")
     try:
         yield f"127.0.0.1:{port}"
     finally:
