@@ -337,6 +337,14 @@ class TextBatch:
         self.memo: dict[str, object] = {}  # results several scorers share (see scorers.rule_sets)
 
     @cached_property
+    def wordpiece_ids(self) -> list[np.ndarray]:
+        """MiniLM WordPiece ids of each text's start, line breaks as [SEP]: one tokenizer pass
+        shared by the edu and English perplexity scorers (static_embed.py)."""
+        from filters.quality.static_embed import StaticEmbedder
+
+        return StaticEmbedder.default().token_ids(self.texts)
+
+    @cached_property
     def array(self) -> pa.Array:
         return pa.array(self.texts, type=pa.large_string())
 

