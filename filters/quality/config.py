@@ -19,6 +19,8 @@ class GopherQualityConfig(Section):
     max_ellipsis_lines_ratio: float = 0.3
     min_alpha_words_ratio: float = 0.8
     min_stop_words: int = 2
+    stop_words: list[str] = Field(["the", "be", "to", "of", "and", "that", "have", "with"],
+                                  description="distinct stop words counted (exact match; Gopher's English list)")
 
 
 class GopherRepetitionConfig(Section):

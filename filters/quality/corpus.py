@@ -109,12 +109,19 @@ def _extract(html: str) -> tuple[str, str]:
     return main, "\n".join(leftover)
 
 
-def _html_book(files: list[Path], prefix: str, lang: str, source: str, min_chars: int) -> Iterator[Doc]:
+def _html_book(files: list[Path], prefix: str, lang: str, source: str, min_chars: int,
+               max_chars: int | None = None) -> Iterator[Doc]:
+    """Main text of each page, cut into page-sized pieces; stops after max_chars in all (a cap
+    that keeps one large manual from outweighing the other sources)."""
+    total = 0
     for path in files:
         main, _ = _extract(path.read_text(encoding="utf-8", errors="replace"))
         for i, piece in enumerate(chunks(main)):
             if len(piece) >= min_chars:
                 yield Doc(f"{prefix}/{path.name}#{i}", piece, lang, "reference", source)
+                total += len(piece)
+                if max_chars and total >= max_chars:
+                    return
 
 
 # --------------------------------------------------------------------------- reference: English
@@ -155,6 +162,24 @@ def news_en() -> Iterator[Doc]:
 def handbook_en() -> Iterator[Doc]:
     """The Debian Administrator's Handbook (a published book), English edition."""
     yield from _html_book(sorted((HANDBOOK / "en-US").glob("*.html")), "handbook-en", "en", "handbook_en", 500)
+
+
+def debian_reference_en() -> Iterator[Doc]:
+    """Debian Reference, English (debian-reference-en)."""
+    yield from _html_book(sorted(DEBIAN_REFERENCE.glob("*.en.html")), "debian-reference-en", "en",
+                          "debian_reference_en", 500)
+
+
+def git_docs() -> Iterator[Doc]:
+    """Git's manual: command reference pages, user manual and how-tos (Debian git-doc)."""
+    yield from _html_book(sorted(Path("/usr/share/doc/git-doc").rglob("*.html")), "git-docs", "en", "git_docs", 500,
+                          max_chars=1_200_000)
+
+
+def sqlite_docs() -> Iterator[Doc]:
+    """SQLite's documentation (Debian sqlite3-doc, public domain), pages in name order."""
+    files = sorted(p for p in Path("/usr/share/doc/sqlite3").glob("*.html") if p.stat().st_size > 3000)
+    yield from _html_book(files, "sqlite-docs", "en", "sqlite_docs", 500, max_chars=1_200_000)
 
 
 def python_docs() -> Iterator[Doc]:
@@ -340,8 +365,10 @@ def inews_zh() -> Iterator[Doc]:
 # --------------------------------------------------------------------------- registry
 
 def _lang_guess(text: str) -> str:
-    han = sum(1 for ch in text[:2000] if "\u4e00" <= ch <= "\u9fff")
-    return "zh" if han > 0.2 * max(len(text[:2000]), 1) else "en"
+    """fastText lid.176 (filters/langid.py): the real pages are in several languages."""
+    from filters.langid import identify
+
+    return identify([text])[0][0] or "unknown"
 
 
 SOURCES: dict[str, Source] = {s.key: s for s in [
@@ -352,6 +379,13 @@ SOURCES: dict[str, Source] = {s.key: s for s in [
            "gensim==4.4.0 gensim/test/test_data/lee_background.cor", news_en),
     Source("handbook_en", "en", "reference", "The Debian Administrator's Handbook, en-US (Debian package "
            "debian-handbook, GPL-2+ / CC BY-SA 3.0): trafilatura main text per HTML page", handbook_en),
+    Source("debian_reference_en", "en", "reference", "Debian Reference, English (Debian package "
+           "debian-reference-en, GPL-2+)", debian_reference_en),
+    Source("git_docs", "en", "reference", "Git's manual and command reference (Debian package git-doc, GPL-2), first 1.2M chars "
+           "in file-name order",
+           git_docs),
+    Source("sqlite_docs", "en", "reference", "SQLite documentation, first 1.2M chars in file-name order (Debian "
+           "package sqlite3-doc, public domain)", sqlite_docs),
     Source("python_docs", "en", "reference", "Python 3.11 documentation (Debian package python3-doc, "
            "PSF licence): trafilatura main text per HTML page", python_docs),
     Source("peoples_daily_zh", "zh", "reference", "People's Daily, January 1998 (PKU annotated corpus "

@@ -26,12 +26,13 @@ def buckets(scores: np.ndarray, cut_points: list[float]) -> np.ndarray:
     return np.digitize(scores, np.asarray(cut_points), right=False).astype(np.int32)
 
 
-def combine(per_scorer: np.ndarray, method: str) -> np.ndarray:
-    """Ensemble of per-scorer buckets (rows = docs, columns = scorers)."""
+def combine(per_scorer: np.ndarray, method: str, weights: list[float] | None = None) -> np.ndarray:
+    """Ensemble of per-scorer buckets (rows = docs, columns = scorers); `weights` weigh the mean."""
     if method == "max":
         return per_scorer.max(axis=1).astype(np.float64)
     if method == "mean":
-        return per_scorer.mean(axis=1)
+        w = np.ones(per_scorer.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64)
+        return per_scorer @ w / w.sum()
     if method == "vote":  # the bucket a majority of scorers place the document at or above
         return np.sort(per_scorer, axis=1)[:, (per_scorer.shape[1] - 1) // 2].astype(np.float64)
     raise ValueError(method)

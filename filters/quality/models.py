@@ -27,6 +27,14 @@ LANGUAGES = ("en", "zh")   # languages with their own models and settings; any o
 CJK_RE = re.compile(r"([\u3400-\u9fff\uf900-\ufaff])")
 
 
+def default_paths() -> dict[str, str]:
+    """The shipped model files a reference calibration depends on."""
+    from filters.quality.static_embed import DEFAULT_TABLE
+
+    return {"fasttext_quality": str(DEFAULT_FASTTEXT), "edu": str(DEFAULT_EDU), "static_embed": str(DEFAULT_TABLE),
+            "perplexity_en": str(DEFAULT_LM["en"]), "perplexity_zh": str(DEFAULT_LM["zh"])}
+
+
 def resolve(path: str | None, default: Path) -> str:
     """The user's model path, else the packaged default (a real path even under --py-files)."""
     return str(resource(default)) if not path else str(path)

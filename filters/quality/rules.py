@@ -99,7 +99,7 @@ def gopher_quality(batch: TextBatch, cfg: GopherQualityConfig | None = None) -> 
     bullet_ratio = _ratio(lines.per_doc(bullet.astype(np.float64)), n_lines)
     ellipsis_lines_ratio = _ratio(lines.per_doc(ellipsis_end.astype(np.float64)), n_lines)
     alpha_ratio = _ratio(words.per_doc(has_alpha.astype(np.float64)), n_words)
-    stop_words = _distinct_stop_words(words)
+    stop_words = _distinct_stop_words(words, tuple(cfg.stop_words))
 
     checks = [
         ("gopher_short_doc", n_content < cfg.min_doc_words),
@@ -129,9 +129,9 @@ def gopher_quality(batch: TextBatch, cfg: GopherQualityConfig | None = None) -> 
     return RuleResult(_first_failure(checks, batch.n), np.mean(margins, axis=0), stats)
 
 
-def _distinct_stop_words(words: Segments) -> np.ndarray:
+def _distinct_stop_words(words: Segments, stop_words: tuple[str, ...] = STOP_WORDS) -> np.ndarray:
     """How many distinct stop words (exact, case-sensitive like datatrove) each document has."""
-    idx = words.gather(pc.fill_null(pc.index_in(words.distinct, value_set=pa.array(STOP_WORDS)), -1))
+    idx = words.gather(pc.fill_null(pc.index_in(words.distinct, value_set=pa.array(stop_words, pa.string())), -1))
     present = idx >= 0
     doc, key = words.doc[present], idx[present].astype(np.int64)
     first = ~repeats(doc, key)

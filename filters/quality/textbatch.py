@@ -331,10 +331,11 @@ def repeats(doc: np.ndarray, key: np.ndarray) -> np.ndarray:
 class TextBatch:
     """A batch of texts with lazily computed, shared segmentations."""
 
-    def __init__(self, texts: list[str]):
+    def __init__(self, texts: list[str], lang: str | None = None):
         self.texts = ["" if t is None else t for t in texts]
         self.n = len(self.texts)
         self.memo: dict[str, object] = {}  # results several scorers share (see scorers.rule_sets)
+        self.lang = lang   # "zh": words are jieba's (segment.py); anything else: WORD_RE's
 
     @cached_property
     def wordpiece_ids(self) -> list[np.ndarray]:
@@ -354,8 +355,15 @@ class TextBatch:
 
     @cached_property
     def words(self) -> Segments:
-        """WORD_RE's tokens, found once per distinct whitespace chunk of the batch (see split_words)."""
-        tokens, doc = split_words(self.array)
+        """WORD_RE's tokens, found once per distinct whitespace chunk of the batch (see split_words).
+        Chinese text is first cut into words by jieba (FineWeb-2's word tokenizer for zh), so the
+        word-based rules count words, not runs of characters between spaces."""
+        source = self.array
+        if self.lang == "zh":
+            from filters.quality.segment import jieba_spaced
+
+            source = pa.array([jieba_spaced(t) for t in self.texts], type=pa.large_string())
+        tokens, doc = split_words(source)
         return Segments(tokens, doc, self.n)
 
     @cached_property

@@ -38,7 +38,7 @@ from pipeline.log import log
 
 # Which real sources train what (corpus.SOURCES); python_docs is kept out of training on purpose:
 # the demo site is made of those pages, so they stay an out-of-sample check.
-REFERENCE = {"en": ["wikipedia_en", "news_en", "handbook_en"],
+REFERENCE = {"en": ["wikipedia_en", "news_en", "handbook_en", "debian_reference_en", "git_docs", "sqlite_docs"],
              "zh": ["peoples_daily_zh", "handbook_zh", "debian_reference_zh"]}
 WEB = {"en": ["fineweb_edu", "trafilatura_pages", "warc_pages", "ccnet_en"],
        "zh": ["chinesewebtext_zh", "zh_html_pages", "inews_zh"]}
@@ -200,7 +200,7 @@ def build_fasttext() -> None:
     positive, negative = [], []
     for lang in ("en", "zh"):
         positive += [d.text for d in corpus.docs(REFERENCE[lang], split="train")]
-        negative += [d.text for d in corpus.docs(WEB[lang], kind="web", split="train")]
+        negative += [d.text for d in corpus.docs(WEB[lang], kind="web", split="train", lang=lang)]
     out = models.DEFAULT_FASTTEXT
     train_fasttext(positive, negative, out)
     models.load_fasttext.cache_clear()
@@ -210,7 +210,7 @@ def build_fasttext() -> None:
                "bytes": out.stat().st_size, "sha256": _sha256(out)}
     for lang in ("en", "zh"):
         ref = models.fasttext_scores([d.text for d in corpus.docs(REFERENCE[lang], split="heldout")], str(out))
-        web = models.fasttext_scores([d.text for d in corpus.docs(WEB[lang], kind="web", split="heldout")], str(out))
+        web = models.fasttext_scores([d.text for d in corpus.docs(WEB[lang], kind="web", split="heldout", lang=lang)], str(out))
         metrics[f"heldout_auc_reference_vs_web_{lang}"] = auc(ref, web)
     _record("fasttext_quality", metrics)
 
@@ -229,7 +229,7 @@ def build_perplexity() -> None:
             return np.array([lm.score(t) for t in lm_tokens([d.text for d in docs], lang, embedder)])
 
         ref = score(corpus.docs(REFERENCE[lang], split="heldout"))
-        web = score(corpus.docs(WEB[lang], kind="web", split="heldout"))
+        web = score(corpus.docs(WEB[lang], kind="web", split="heldout", lang=lang))
         metrics = {"trained_on": f"{lang} reference text, train split", "order": LM_ORDER[lang], "buckets": LM_BUCKETS,
                    "tokens": "WordPiece ids (MiniLM vocabulary)" if lang == "en" else "characters (NFKC, digits->0)",
                    "sources": _sources_used(REFERENCE[lang]), "heldout_auc_reference_vs_web": auc(ref, web),
