@@ -14,8 +14,8 @@ from pipeline.errors import ConfigError, PipelineError
 from pipeline.registry import STAGES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TRAINERS = {"fasttext-quality": "filters.quality.train", "edu": "filters.quality.train",
-            "perplexity": "filters.quality.train"}
+TRAINERS = {name: "filters.quality.train" for name in (
+    "fasttext_quality", "fasttext-quality", "edu", "perplexity", "static_embed", "calibration", "all")}
 
 
 def _stage_number(text: str) -> int:
@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="(re)build DIR/report/index.html and report.json")
     report.add_argument("--run", required=True)
 
-    train = sub.add_parser("train", help="train a model offline (fasttext-quality, edu, perplexity)")
+    train = sub.add_parser("train", help="train a model offline (fasttext_quality, edu, perplexity, static_embed, "
+                                                 "calibration, all)")
     train.add_argument("what", choices=sorted(TRAINERS))
     train.add_argument("args", nargs=argparse.REMAINDER)
 

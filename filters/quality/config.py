@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from filters.quality.languages import ZH_STOP_WORDS
 from pipeline.config import InputList, Section
 
 
@@ -60,9 +61,48 @@ class RulesConfig(Section):
     fineweb: FineWebConfig = FineWebConfig()
 
 
+class ZhGopherQualityConfig(GopherQualityConfig):
+    """FineWeb-2 cmn_Hani (languages.py): words are jieba's."""
+
+    min_avg_word_length: float = 1
+    max_avg_word_length: float = 5
+    min_alpha_words_ratio: float = 0.735
+    stop_words: list[str] = Field(list(ZH_STOP_WORDS), description="FineWeb-2's cmn_Hani stop words")
+
+
+class ZhGopherRepetitionConfig(GopherRepetitionConfig):
+    dup_line_frac: float = 0.287
+    top_n_grams: dict[int, float] = {2: 0.256, 3: 0.201, 4: 0.171}
+    dup_n_grams: dict[int, float] = {5: 0.198, 6: 0.182, 7: 0.167, 8: 0.154, 9: 0.14, 10: 0.127}
+
+
+class ZhC4Config(C4Config):
+    filter_no_terminal_punct: bool = Field(False, description="C4's . ? ! line ends are English; FineWeb-2 runs no C4 filter")
+    min_num_sentences: int = 0
+
+
+class ZhFineWebConfig(FineWebConfig):
+    line_punct_thr: float = 0.106
+    new_line_ratio: float = 0.178
+
+
+class ZhRulesConfig(RulesConfig):
+    """Thresholds for Chinese documents (language zh*): FineWeb-2's cmn_Hani settings (languages.py)."""
+
+    gopher_quality: ZhGopherQualityConfig = ZhGopherQualityConfig()
+    gopher_repetition: ZhGopherRepetitionConfig = ZhGopherRepetitionConfig()
+    c4: ZhC4Config = ZhC4Config()
+    fineweb: ZhFineWebConfig = ZhFineWebConfig()
+
+
 class CalibrationConfig(Section):
-    sample_rows: int = Field(20000, ge=1, description="rows scored to calibrate the cut points (all rows when fewer)")
-    recalibrate: bool = Field(False, description="true: recompute the saved cut points instead of re-using them")
+    mode: Literal["reference", "run"] = Field(
+        "reference", description="reference: cut points from the fixed real web sample shipped with the models "
+                                 "(models/calibration.json, per language), so tiers mean the same on every corpus; "
+                                 "run: percentiles of this run's own sample")
+    reference: str | None = Field(None, description="a calibration.json from `train calibration --out`; null: the shipped one")
+    sample_rows: int = Field(20000, ge=1, description="mode run: rows scored to calibrate (all rows when fewer)")
+    recalibrate: bool = Field(False, description="true: rebuild the run's saved calibration instead of re-using it")
 
 
 class FastTextConfig(Section):
@@ -71,13 +111,13 @@ class FastTextConfig(Section):
 
 
 class EduConfig(Section):
-    head: str | None = Field(None, description="the .npz linear head from `train edu`; null: the packaged default")
-    embedder: str | None = Field(None, description="sentence-transformers folder; null: the packaged all-MiniLM-L6-v2")
-    batch_size: int = Field(32, ge=1)
+    head: str | None = Field(None, description="the .npz head from `train edu --out` (static MiniLM embedding + "
+                                               "WordPiece TF-IDF); null: the shipped one (English; zh docs get none)")
 
 
 class PerplexityConfig(Section):
-    model: str | None = Field(None, description="the .npz n-gram LM from `train perplexity`; null: the packaged default")
+    model: str | None = Field(None, description="English .npz n-gram LM from `train perplexity --out`; null: shipped")
+    model_zh: str | None = Field(None, description="Chinese .npz LM from `train perplexity --lang zh --out`; null: shipped")
 
 
 class QualityConfig(Section):
@@ -93,6 +133,10 @@ class QualityConfig(Section):
         "mean", description="mean | vote (median bucket) | max (Nemotron-CC) of the per-scorer buckets; mean/vote are "
                             "re-binned to token percentiles. max with rule scorers in the mix lets one lenient scorer "
                             "promote boilerplate (see filters/quality/README.md)")
+    weights: dict[str, float] = Field(
+        {"gopher_quality": 0.25, "gopher_repetition": 0.25, "lines": 0.25},
+        description="weight of a scorer's bucket in the mean ensemble (unlisted: 1); the rule scores are pass/fail "
+                    "margins that rank poorly (filters/quality/README.md), so they count a quarter")
     tiers: dict[str, list[int]] = Field(
         {"high": [17, 19], "medium_high": [14, 16], "medium": [10, 13], "medium_low": [6, 9], "low": [0, 5]},
         description="ensemble bucket ranges (inclusive) per tier")
@@ -113,3 +157,4 @@ class QualityConfig(Section):
     edu: EduConfig = EduConfig()
     perplexity: PerplexityConfig = PerplexityConfig()
     rules: RulesConfig = RulesConfig()
+    rules_zh: ZhRulesConfig = ZhRulesConfig()

@@ -1,6 +1,7 @@
 """Per-language rule settings: Gopher/C4/FineWeb rules written for English do not transfer to Chinese.
 
-Chinese (`zh*` language codes) uses FineWeb-2's published thresholds for cmn_Hani
+Chinese (`zh*` language codes) uses FineWeb-2's published thresholds (config.py: `quality.rules_zh`,
+the Zh*Config classes) for cmn_Hani
 (github.com/huggingface/fineweb-2, configs/cmn_Hani.yml: statistics-derived per language), with
 words cut by jieba (segment.py), as FineWeb-2's word tokenizer for Chinese does:
 
@@ -26,17 +27,6 @@ from __future__ import annotations
 
 ZH_STOP_WORDS = ("的", "年", "在", "月", "是", "和", "日", "了", "於", "·", "為", "有", "被", "人",
                  "中", "为", "他", "與", "後", "也", "而", "由")
-
-ZH_RULES: dict = {
-    "gopher_quality": {"min_avg_word_length": 1, "max_avg_word_length": 5, "min_alpha_words_ratio": 0.735,
-                       "stop_words": list(ZH_STOP_WORDS)},
-    "gopher_repetition": {"dup_line_frac": 0.287,
-                          "top_n_grams": {2: 0.256, 3: 0.201, 4: 0.171},
-                          "dup_n_grams": {5: 0.198, 6: 0.182, 7: 0.167, 8: 0.154, 9: 0.14, 10: 0.127}},
-    "fineweb": {"line_punct_thr": 0.106, "new_line_ratio": 0.178},
-    "c4": {"filter_no_terminal_punct": False, "min_num_sentences": 0},
-}
-
 
 def model_language(code: str | None) -> str:
     """The language whose models and settings a document uses: "zh" for any zh* code, else "en"."""

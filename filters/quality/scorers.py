@@ -2,6 +2,11 @@
 document, higher = better. The stage runs the ones `quality.scorers` lists, plus the cheap rule
 scorers and `stem`, which are always stored so a re-threshold can switch to them for free.
 
+A batch holds one language's documents (`batch.lang`: "zh" for zh* codes, else "en"; score_texts
+groups them): the rule sets use that language's thresholds (`quality.rules` / `quality.rules_zh`),
+the LM is that language's, and a scorer without a model for the language returns NaN (edu on
+Chinese), which the ensemble leaves out for those documents.
+
 The four rule sets run once per batch (memoised on it): their scores feed `gopher_quality`,
 `gopher_repetition` and `lines`, their failures become the `rule_failures` column.
 """
@@ -30,7 +35,7 @@ STEM_RE = re.compile(
 def rule_sets(batch: TextBatch, settings: QualityConfig) -> dict[str, rules.RuleResult]:
     """The four rule sets' results for the batch, computed once."""
     if batch.memo.get("rule_sets") is None:
-        cfg = settings.rules
+        cfg = settings.rules_zh if batch.lang == "zh" else settings.rules
         batch.memo["rule_sets"] = {
             "gopher_quality": rules.gopher_quality(batch, cfg.gopher_quality),
             "gopher_repetition": rules.gopher_repetition(batch, cfg.gopher_repetition),
@@ -81,21 +86,36 @@ def fasttext_quality(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
 
 @SCORERS.register("edu")
 def edu(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
-    cfg = settings.edu
-    return models.edu_scores(batch.texts, models.resolve(cfg.head, models.DEFAULT_EDU_HEAD),
-                             cfg.embedder or models.default_embedder_path(), cfg.batch_size)
+    """Educational value 0..5 (edu.py); NaN for Chinese documents (no Chinese edu labels here)."""
+    if batch.lang == "zh":
+        return np.full(batch.n, np.nan)
+    return models.edu_scores(batch, settings.edu.head)
 
 
 @SCORERS.register("perplexity")
 def perplexity(batch: TextBatch, settings: QualityConfig) -> np.ndarray:
-    return models.perplexity_scores(batch.texts, models.resolve(settings.perplexity.model, models.DEFAULT_LM))
+    """-log10 perplexity under the language's reference n-gram LM (ngram_lm.py)."""
+    lang = batch.lang or "en"
+    paths = {"en": settings.perplexity.model, "zh": settings.perplexity.model_zh}
+    return models.perplexity_scores(batch, [lang] * batch.n, paths)
 
 
-def score_texts(texts: list[str], settings: QualityConfig) -> tuple[dict[str, np.ndarray], list[list[str]]]:
-    """Raw scores by scorer name (the listed ones and ALWAYS_STORED) and the failed rule checks."""
+def score_texts(texts: list[str], settings: QualityConfig, languages: list[str | None] | None = None
+                ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+    """Raw scores by scorer name (the listed ones and ALWAYS_STORED) and the failed rule checks;
+    documents are scored in one batch per model language (`languages`: stage 2's codes)."""
     names = sorted({*ALWAYS_STORED, *settings.scorers})
-    if not texts:
-        return {name: np.zeros(0) for name in names}, []
-    batch = TextBatch(texts)
-    scores = {name: np.asarray(SCORERS.get(name)(batch, settings), dtype=np.float64) for name in names}
-    return scores, rule_failures(batch, settings)
+    scores = {name: np.zeros(len(texts)) for name in names}
+    failures: list[list[str]] = [[] for _ in texts]
+    for lang, rows in models.language_groups(languages, len(texts)).items():
+        batch = TextBatch([texts[i] for i in rows], lang=lang)
+        for name in names:
+            scores[name][rows] = np.asarray(SCORERS.get(name)(batch, settings), dtype=np.float64)
+        for i, failed in zip(rows, rule_failures(batch, settings), strict=True):
+            failures[i] = failed
+    return scores, failures
+
+
+def default_scores(texts: list[str], languages: list[str | None] | None = None) -> dict[str, np.ndarray]:
+    """The six default scorers (+ stem) with the default settings: what the shipped calibration holds."""
+    return score_texts(texts, QualityConfig(), languages)[0]

@@ -1,11 +1,11 @@
-"""Rule scorers and model scorers on real text from ../shared/data."""
+"""Rule scorers on real text from ../shared/data (model scorers: test_quality_models.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from filters.quality import corpus, models, rules
+from filters.quality import corpus, rules
 from filters.quality.textbatch import WORD_RE, TextBatch, split_words
 
 
@@ -121,70 +121,6 @@ def test_batch_result_equals_one_doc_at_a_time(ccnet):
     alone = [rules.gopher_repetition(TextBatch([t])) for t in texts]
     np.testing.assert_allclose(together.score, [r.score[0] for r in alone])
     assert together.reasons == [r.reasons[0] for r in alone]
-
-
-def test_perplexity_ranks_ccnet_head_above_boilerplate_and_with_ccnet(ccnet, heldout_items):
-    """CCNet head docs (real, kept by CCNet's own LM) read as more fluent than page boilerplate."""
-    boiler = [p.text for p in heldout_items if p.label == "boilerplate"]
-    head = models.perplexity_scores([d["text"] for d in ccnet], str(models.DEFAULT_LM))
-    low = models.perplexity_scores(boiler, str(models.DEFAULT_LM))
-    from filters.quality.train import auc
-
-    assert auc(head, low) > 0.8
-    from scipy.stats import spearmanr
-
-    rho = spearmanr(head, [-d["perplexity"] for d in ccnet]).statistic
-    print(f"spearman(our -log ppl, CCNet -ppl) on {len(ccnet)} head docs: {rho:.3f}")
-    assert np.isfinite(rho)
-
-
-def test_fasttext_model_loads_any_path_and_separates_heldout(heldout_items, tmp_path):
-    refs = [p for p in heldout_items if p.label == "reference"]
-    boiler = [p.text for p in heldout_items if p.label == "boilerplate"]
-    good = models.fasttext_scores([r.text for r in refs], str(models.DEFAULT_FASTTEXT))
-    bad = models.fasttext_scores(boiler, str(models.DEFAULT_FASTTEXT))
-    assert good.mean() > bad.mean()
-    # a user's own model from `train fasttext-quality`
-    from filters.quality import train
-
-    out = tmp_path / "mine.bin"
-    train.train_fasttext([r.text for r in refs], boiler, out, dim=8, epoch=5)
-    mine = models.fasttext_scores([r.text for r in refs] + boiler, str(out))
-    assert mine.shape == (len(refs) + len(boiler),)
-    assert ((0 <= mine) & (mine <= 1)).all()
-
-
-def test_fasttext_training_recovers_from_divergence_or_says_why(heldout_items, tmp_path):
-    """lr=400 diverges to NaN on these pages; halving it (400 → 200 → 100 → 50) recovers. A rate
-    that no retry can save ends in one clear error, not a crash inside fastText."""
-    from filters.quality import train
-    from pipeline.errors import InputError
-
-    web = [p.text for p in heldout_items if p.label == "web"]
-    boiler = [p.text for p in heldout_items if p.label == "boilerplate"]
-    out = tmp_path / "recovered.bin"
-    used = train.train_fasttext(web, boiler, out, dim=8, epoch=5, lr=400.0)
-    assert used < 400.0  # it did diverge at lr=400, and a retry at a lower rate trained the model
-    assert models.fasttext_scores(web[:3], str(out)).shape == (3,)
-    with pytest.raises(InputError, match="fastText training failed"):
-        train.train_fasttext(web, boiler, tmp_path / "never.bin", dim=8, epoch=5, lr=1e9)
-
-
-def test_fasttext_training_ignores_a_dirty_heap_and_is_deterministic(heldout_items, tmp_path):
-    """fasttext-numpy2 reads memory it never initialised: after freeing NaN-filled blocks, training
-    in this process diverged in 4-5 of 5 tries. Training runs in a fresh process, so the same
-    input gives the same model bytes whatever the caller did before."""
-    from filters.quality import train
-
-    for _ in range(3):
-        blocks = [np.full(100_000, np.nan, dtype=np.float32) for _ in range(300)]
-        del blocks
-    web = [p.text for p in heldout_items if p.label == "web"]
-    boiler = [p.text for p in heldout_items if p.label == "boilerplate"]
-    first, second = tmp_path / "a.bin", tmp_path / "b.bin"
-    train.train_fasttext(web, boiler, first, dim=8, epoch=5)
-    train.train_fasttext(web, boiler, second, dim=8, epoch=5)
-    assert first.read_bytes() == second.read_bytes()
 
 
 def test_line_splits_equal_python_with_and_without_other_line_breaks(heldout_items):
