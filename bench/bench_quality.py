@@ -7,7 +7,12 @@ boilerplate, CCNet docs; filters/quality/corpus.py) for agreement on unedited do
 - quality.rules: our Gopher quality + Gopher repetition + C4 + FineWeb together vs datatrove's four
   filters (its own venv). Goal >= 1,500 docs/s per core and >= 20x datatrove. The notes carry the
   share of documents where each rule set's pass/fail equals datatrove's (goal >= 99%).
-- quality.fasttext / quality.edu: our scorer vs the bare model call on the same texts (>= 0.9x).
+- quality.stage: the whole scoring of stage 3 (all six scorers + stem, per-language batches) on the
+  1,000 real FineWeb pages of ../shared/data/quality (3.3 KB on average) vs datatrove's four rule
+  filters and vs the raw all-MiniLM-L6-v2 call (the old edu scorer's cost) on the same pages.
+  Goal >= 300 docs/s per core.
+- quality.fasttext: our scorer vs the bare fastText call on the same texts (>= 0.9x).
+- quality.edu: our edu scorer (static embedding + TF-IDF head) vs the raw MiniLM call (>= 20x).
 
     .venv/bin/python -m bench --only quality      (or: python bench/bench_quality.py)
     .venv/bin/python -m bench.bench_quality --rules-only      (only the two rule-scorer comparisons)
@@ -42,11 +47,37 @@ def real_pages() -> Path:
         from filters.quality import corpus
 
         items = list(corpus.python_doc_pages()) + list(corpus.web_pages())
-        items += [corpus.LabelledText(d["name"], "ccnet", d["text"]) for d in corpus.ccnet_docs()]
+        items += [corpus.Doc(d["name"], d["text"], "en", "web", "ccnet_en") for d in corpus.ccnet_docs()]
         path.parent.mkdir(parents=True, exist_ok=True)
         corpus.write_jsonl(items, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
     return path
+
+
+def fineweb_pages() -> Path:
+    """The 1,000 real FineWeb pages (../shared/data/quality) as JSONL in the bench cache."""
+    path = CACHE / "quality-fineweb-pages.jsonl"
+    if not path.exists():
+        from filters.quality import corpus
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        corpus.write_jsonl(corpus.docs(["fineweb_edu"]), path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+    return path
+
+
+def ours_stage(path: str) -> None:
+    """Every scorer of stage 3 (default config), in batches of 1,000 as a partition would run."""
+    from filters.quality.config import QualityConfig
+    from filters.quality.scorers import score_texts
+
+    texts = _texts(path)
+    settings = QualityConfig()
+    score_texts(texts[:50], settings, ["en"] * 50)   # loads the models, compiles the kernels
+    with timed(items=len(texts)):
+        for k in range(0, len(texts), 1000):
+            chunk = texts[k:k + 1000]
+            score_texts(chunk, settings, ["en"] * len(chunk))
 
 
 def ours_rules(path: str, out: str) -> None:
@@ -102,18 +133,24 @@ def edu_ours(path: str) -> None:
     from filters.quality import models
 
     texts = _texts(path)
-    embedder = models.default_embedder_path()
-    models.load_embedder(embedder)
-    models.load_edu_head(str(models.DEFAULT_EDU_HEAD))
+    models.edu_scores(texts[:20])
     with timed(items=len(texts)):
-        models.edu_scores(texts, str(models.DEFAULT_EDU_HEAD), embedder)
+        models.edu_scores(texts)
 
 
-def edu_raw(path: str) -> None:
-    from filters.quality import models
+def minilm_raw(path: str) -> None:
+    """The bare all-MiniLM-L6-v2 call on each page's first 2,000 chars (what edu cost before)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    from filters.quality.static_embed import minilm_path
 
     texts = _texts(path)
-    model = models.load_embedder(models.default_embedder_path())
+    model = SentenceTransformer(minilm_path(), device="cpu")
+    model.max_seq_length = 256
+    model.encode(texts[:8])
     with timed(items=len(texts)):
         model.encode([t[:2000] for t in texts], batch_size=32, normalize_embeddings=True)
 
@@ -151,11 +188,17 @@ def run(quick: bool):
     results.append(compare("quality.fasttext", call("bench.bench_quality:fasttext_ours", str(corpus.parquet)),
                            {"fasttext-raw": call("bench.bench_quality:fasttext_raw", str(corpus.parquet))},
                            unit="docs", input_desc=str(corpus.parquet), goals=[Goal(0.9, peer="fasttext-raw")]))
-    small = documents(200 if quick else 600, kind="web", doc_bytes=3500)
-    results.append(compare("quality.edu", call("bench.bench_quality:edu_ours", str(small.parquet)),
-                           {"st-raw": call("bench.bench_quality:edu_raw", str(small.parquet))},
-                           unit="docs", input_desc=str(small.parquet), reps=1 if quick else 2,
-                           goals=[Goal(0.9, peer="st-raw")]))
+    pages = fineweb_pages()
+    results.append(compare(
+        "quality.stage", call("bench.bench_quality:ours_stage", str(pages)),
+        {"datatrove-rules": peer_job("datatrove", HERE / "quality_datatrove_worker.py", [str(pages), "/dev/null"]),
+         "minilm-raw": call("bench.bench_quality:minilm_raw", str(pages))},
+        unit="docs", input_desc=f"1,000 real FineWeb pages (3.3 KB avg): {pages}", reps=1 if quick else 3,
+        goals=[Goal(300)]))
+    results.append(compare("quality.edu", call("bench.bench_quality:edu_ours", str(pages)),
+                           {"minilm-raw": call("bench.bench_quality:minilm_raw", str(pages))},
+                           unit="docs", input_desc=str(pages), reps=1 if quick else 2,
+                           goals=[Goal(20, peer="minilm-raw")]))
     return results
 
 

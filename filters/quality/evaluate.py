@@ -10,7 +10,8 @@ No human good/bad labels are available here, so each set says what its labels ar
 - en_main_vs_boilerplate: a real page's main text vs its stripped boilerplate (held-out pages);
 - zh_reference_vs_boilerplate: held-out Chinese reference text vs boilerplate of real Chinese pages;
 - zh_chinesewebtext_clean_vs_dirty: ChineseWebText's 20 labelled documents (tiny).
-Scores come from the stage's own scorers; buckets from the shipped reference calibration.
+Scores come from the stage's own scorers; buckets from the shipped reference calibration;
+"mean" is the default ensemble (quality.weights), the others are the alternatives measured.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from filters.quality import calibration, corpus, ensemble
+from filters.quality.config import QualityConfig
 from filters.quality.train import REFERENCE, auc
 
 SCORERS = ["gopher_quality", "gopher_repetition", "lines", "fasttext_quality", "edu", "perplexity"]
@@ -72,9 +74,11 @@ def evaluate(score: Callable[[list[str], list[str]], dict[str, np.ndarray]],
         for s in SCORERS:
             if s in samples[lang].scores:
                 row[s] = round(auc(raw[s][is_good], raw[s][~is_good]), 3)
-        for method, scorers in (("mean", SCORERS), ("vote", SCORERS), ("max", SCORERS),
-                                ("mean_models_only", ["fasttext_quality", "edu", "perplexity"])):
-            b = ensemble_buckets(raw, lang, samples, scorers, method.split("_")[0])
+        default_weights = QualityConfig().weights
+        for method, scorers, weights in (("mean", SCORERS, default_weights), ("mean_unweighted", SCORERS, {}),
+                                         ("vote", SCORERS, {}), ("max", SCORERS, {}),
+                                         ("mean_models_only", ["fasttext_quality", "edu", "perplexity"], {})):
+            b = ensemble_buckets(raw, lang, samples, scorers, method.split("_")[0], weights)
             row[f"ensemble_{method}"] = round(auc(b[is_good], b[~is_good]), 3)
             if method == "mean":
                 kept["good"].append(b[is_good] >= KEEP_FROM)

@@ -152,11 +152,14 @@ def _record(name: str, metrics: dict) -> None:
     print(json.dumps({name: metrics}, indent=2))
 
 
-def _sources_used(keys: list[str]) -> list[dict]:
+def _sources_used(keys: list[str], kind: str | None = None) -> list[dict]:
+    """Per source: provenance and what of it trained the model (train split, the model's kind and
+    language only)."""
     out = []
     for key in keys:
+        source = corpus.SOURCES[key]
         docs = corpus.load(key)
-        train = [d for d in docs if d.split == "train"]
+        train = corpus.docs([key], kind=kind or source.kind, split="train", lang=source.lang)
         out.append({"source": key, "provenance": corpus.SOURCES[key].provenance, "docs": len(docs),
                     "train_docs": len(train), "train_chars": sum(len(d.text) for d in train)})
     return out
@@ -206,7 +209,7 @@ def build_fasttext() -> None:
     models.load_fasttext.cache_clear()
     metrics = {"trained_on": "DCLM-style: hq = reference text (en+zh), cc = web main text (en+zh), train split",
                "hq_docs": len(positive), "cc_docs": len(negative),
-               "sources": _sources_used(REFERENCE["en"] + REFERENCE["zh"] + WEB["en"] + WEB["zh"]),
+               "sources": _sources_used(REFERENCE["en"] + REFERENCE["zh"]) + _sources_used(WEB["en"] + WEB["zh"], "web"),
                "bytes": out.stat().st_size, "sha256": _sha256(out)}
     for lang in ("en", "zh"):
         ref = models.fasttext_scores([d.text for d in corpus.docs(REFERENCE[lang], split="heldout")], str(out))
