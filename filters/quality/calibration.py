@@ -64,7 +64,9 @@ def model_hashes(paths: dict[str, str]) -> dict[str, str]:
 
 
 def load_reference(path: str | Path | None = None) -> dict:
-    with open(path or DEFAULT_REFERENCE, encoding="utf-8") as handle:
+    from pipeline.resources import resource
+
+    with open(path or resource(DEFAULT_REFERENCE), encoding="utf-8") as handle:
         return json.load(handle)
 
 

@@ -3,7 +3,7 @@
 Chinese (`zh*` language codes) uses FineWeb-2's published thresholds (config.py: `quality.rules_zh`,
 the Zh*Config classes) for cmn_Hani
 (github.com/huggingface/fineweb-2, configs/cmn_Hani.yml: statistics-derived per language), with
-words cut by jieba (segment.py), as FineWeb-2's word tokenizer for Chinese does:
+words cut by jieba (filters/segment.py `spaced`), as FineWeb-2's word tokenizer for Chinese does:
 
 | rule set | setting | en (datatrove) | zh (FineWeb-2 cmn_Hani) |
 |---|---|---|---|

@@ -126,7 +126,9 @@ class StaticEmbedder:
     @staticmethod
     @lru_cache(maxsize=2)
     def default(path: str = str(DEFAULT_TABLE)) -> StaticEmbedder:
-        return StaticEmbedder.load(path)
+        from pipeline.resources import resource
+
+        return StaticEmbedder.load(resource(path))
 
 
 def quantize(table: np.ndarray) -> np.ndarray:

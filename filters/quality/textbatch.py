@@ -335,7 +335,7 @@ class TextBatch:
         self.texts = ["" if t is None else t for t in texts]
         self.n = len(self.texts)
         self.memo: dict[str, object] = {}  # results several scorers share (see scorers.rule_sets)
-        self.lang = lang   # "zh": words are jieba's (segment.py); anything else: WORD_RE's
+        self.lang = lang   # "zh": words are jieba's (filters/segment.py); anything else: WORD_RE's
 
     @cached_property
     def wordpiece_ids(self) -> list[np.ndarray]:
@@ -360,9 +360,9 @@ class TextBatch:
         word-based rules count words, not runs of characters between spaces."""
         source = self.array
         if self.lang == "zh":
-            from filters.quality.segment import jieba_spaced
+            from filters.segment import spaced
 
-            source = pa.array([jieba_spaced(t) for t in self.texts], type=pa.large_string())
+            source = pa.array([spaced(t, "zh") for t in self.texts], type=pa.large_string())
         tokens, doc = split_words(source)
         return Segments(tokens, doc, self.n)
 
