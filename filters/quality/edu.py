@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from filters.quality import npz
 from filters.quality.static_embed import StaticEmbedder
 
 BUCKETS = 1 << 18
@@ -82,7 +83,7 @@ class EduModel:
                    float(ridge.intercept_))
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(path, idf=self.idf.astype(np.float16), w_embed=self.w_embed,
+        npz.save(path, idf=self.idf.astype(np.float16), w_embed=self.w_embed,
                             w_lexical=self.w_lexical.astype(np.float16), bias=self.bias)
 
     @classmethod

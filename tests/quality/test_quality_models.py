@@ -195,3 +195,14 @@ def test_metrics_file_records_what_each_model_learned_from():
         path = models.default_paths()[name]
         assert metrics[name]["sha256"] == hashlib.sha256(open(path, "rb").read()).hexdigest(), name
         assert metrics[name]["bytes"] < 8_000_000
+
+
+@pytest.mark.slow
+def test_static_embedder_rebuilds_to_the_shipped_bytes(tmp_path):
+    """`train static_embed` is deterministic: distilling the packaged MiniLM again gives the shipped
+    table byte for byte (~30 s of CPU: one MiniLM pass over the 30,522 vocabulary tokens)."""
+    from filters.quality.static_embed import DEFAULT_TABLE
+
+    out = tmp_path / "table.npz"
+    StaticEmbedder.distill().save(out)
+    assert out.read_bytes() == DEFAULT_TABLE.read_bytes()
