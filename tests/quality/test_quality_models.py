@@ -94,14 +94,13 @@ def test_fasttext_training_on_your_files_and_loading_any_path(tmp_path):
     assert mine.shape == (80,) and ((0 <= mine) & (mine <= 1)).all()
 
 
-def test_fasttext_training_recovers_from_divergence_or_says_why(tmp_path):
+def test_fasttext_training_recovers_from_divergence_or_says_why(heldout_items, tmp_path):
     """lr=400 diverges to NaN on these pages; halving it (400 -> 200 -> 100 -> 50) recovers. A rate
     that no retry can save ends in one clear error, not a crash inside fastText."""
     from pipeline.errors import InputError
 
-    pages = corpus.docs(["trafilatura_pages"], split="heldout")
-    web = [p.text for p in pages if p.kind == "web"]
-    boiler = [p.text for p in pages if p.kind == "boilerplate"]
+    web = [p.text for p in heldout_items if p.kind == "web"]
+    boiler = [p.text for p in heldout_items if p.kind == "boilerplate"]
     out = tmp_path / "recovered.bin"
     used = train.train_fasttext(web, boiler, out, dim=8, epoch=5, lr=400.0)
     assert used < 400.0  # it did diverge at lr=400, and a retry at a lower rate trained the model
@@ -110,16 +109,15 @@ def test_fasttext_training_recovers_from_divergence_or_says_why(tmp_path):
         train.train_fasttext(web, boiler, tmp_path / "never.bin", dim=8, epoch=5, lr=1e9)
 
 
-def test_fasttext_training_ignores_a_dirty_heap_and_is_deterministic(tmp_path):
+def test_fasttext_training_ignores_a_dirty_heap_and_is_deterministic(heldout_items, tmp_path):
     """fasttext-numpy2 reads memory it never initialised: after freeing NaN-filled blocks, training
     in this process diverged in 4-5 of 5 tries. Training runs in a fresh process, so the same
     input gives the same model bytes whatever the caller did before."""
     for _ in range(3):
         blocks = [np.full(100_000, np.nan, dtype=np.float32) for _ in range(300)]
         del blocks
-    pages = corpus.docs(["trafilatura_pages"], split="heldout")
-    web = [p.text for p in pages if p.kind == "web"]
-    boiler = [p.text for p in pages if p.kind == "boilerplate"]
+    web = [p.text for p in heldout_items if p.kind == "web"]
+    boiler = [p.text for p in heldout_items if p.kind == "boilerplate"]
     first, second = tmp_path / "a.bin", tmp_path / "b.bin"
     train.train_fasttext(web, boiler, first, dim=8, epoch=5)
     train.train_fasttext(web, boiler, second, dim=8, epoch=5)
