@@ -194,11 +194,11 @@ def run(quick: bool):
         {"datatrove-rules": peer_job("datatrove", HERE / "quality_datatrove_worker.py", [str(pages), "/dev/null"]),
          "minilm-raw": call("bench.bench_quality:minilm_raw", str(pages))},
         unit="docs", input_desc=f"1,000 real FineWeb pages (3.3 KB avg): {pages}", reps=1 if quick else 3,
-        goals=[Goal(300)]))
+        goals=[Goal(300)], timeout=7200))
     results.append(compare("quality.edu", call("bench.bench_quality:edu_ours", str(pages)),
                            {"minilm-raw": call("bench.bench_quality:minilm_raw", str(pages))},
                            unit="docs", input_desc=str(pages), reps=1 if quick else 2,
-                           goals=[Goal(20, peer="minilm-raw")]))
+                           goals=[Goal(20, peer="minilm-raw")], timeout=7200))
     return results
 
 
