@@ -274,8 +274,12 @@ class QualityStage(Stage):
 
     def finish(self, engine) -> dict:
         calibration = self._calibration()
+        cut_points = {lang: {name: sample.cut_points(name) for name in self.scorers() if name in sample.scores}
+                      for lang, sample in calibration["parsed"].items()}
         return {"quality_calibration_rows": calibration["sample_rows"], "quality_scorers": self.scorers(),
-                "quality_cut_points": {name: calibration["cut_points"][name] for name in self.scorers()}}
+                "quality_calibration_mode": calibration["mode"],
+                "quality_cut_points": cut_points.get("en") or cut_points.get("pooled") or {},
+                "quality_cut_points_by_language": cut_points}
 
 
 def _languages(table: pa.Table) -> list[str | None]:
