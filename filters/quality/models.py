@@ -8,6 +8,8 @@ when pickled to Spark/Ray workers. Nothing downloads: paths are local files or t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 from functools import lru_cache
@@ -61,12 +63,12 @@ def fasttext_text(text: str, max_chars: int = 20_000) -> str:
 def load_fasttext(path: str):
     import fasttext
 
-    fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence the load warning
     if not os.path.exists(path):
         from pipeline.errors import ConfigError
 
         raise ConfigError(f"quality.fasttext.model: no fastText model at {path}")
-    return fasttext.load_model(path)
+    with contextlib.redirect_stderr(io.StringIO()):  # fastText prints a load-time warning there
+        return fasttext.load_model(path)
 
 
 def fasttext_scores(texts: list[str], path: str, label: str = "__label__hq") -> np.ndarray:
