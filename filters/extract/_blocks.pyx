@@ -46,7 +46,7 @@ cdef extern from *:
         {"header", T_HEADER}, {"h1", T_H}, {"h2", T_H}, {"h3", T_H}, {"h4", T_H}, {"h5", T_H},
         {"h6", T_H}, {"div", T_DIV}, {"section", T_DIV}, {"center", T_DIV}, {"address", T_DIV},
         {"fieldset", T_DIV}, {"details", T_DIV}, {"summary", T_DIV}, {"hgroup", T_DIV},
-        {"figure", T_SKIP}, {"form", T_DIV}, {"legend", T_DIV}, {"dir", T_LIST}, {"noscript", T_SKIP},
+        {"figure", T_DIV}, {"figcaption", T_SKIP}, {"form", T_DIV}, {"legend", T_DIV}, {"dir", T_LIST}, {"noscript", T_DIV},
         {"script", T_SKIP}, {"style", T_SKIP}, {"template", T_SKIP}, {"svg", T_SKIP},
         {"math", T_SKIP}, {"iframe", T_SKIP}, {"object", T_SKIP}, {"embed", T_SKIP},
         {"canvas", T_SKIP}, {"video", T_SKIP}, {"audio", T_SKIP}, {"map", T_SKIP},
@@ -134,7 +134,7 @@ cdef extern from *:
 cdef enum:
     EV_NEG = 1      # boilerplate words (navigation, comments, sharing, related links, ads...)
     EV_POS = 2      # content words (article, content, post, entry, story, text...)
-    EV_SKIP = 4     # dropped with its subtree (hidden, role=navigation...)
+    EV_SKIP = 4     # dropped with its subtree (no class/id/role value does this: see _classify)
     EV_STRONG = 8   # the page says so (itemprop=articleBody, role=main)
     EV_WEAK = 16    # weaker boilerplate words (ads, meta, tags, widget...): only without prose
     EV_COMMENT = 32 # comment sections: boilerplate even when they hold most of the page's text
@@ -161,6 +161,7 @@ cdef struct Block:
     size_t length
     int chars        # characters other than whitespace
     int link_chars   # of which inside links
+    int anchor_chars # of which inside links to a place in the same page (href="#...")
     int punct        # sentence punctuation
     int cjk          # CJK characters (lengths weigh by script: see native.py)
 
@@ -185,6 +186,7 @@ cdef struct Params:
     double negative_damping  # share of a negative subtree's value that counts in its parent
     double linked_prose      # a paragraph this long stays in the container however linked
     double neg_share         # boilerplate evidence is void on an element with this share of the prose
+    double forum_prose       # a page with less prose outside comment sections (and twice as much in them) is a thread
 
 
 cdef Params _params(dict settings) except *:
@@ -208,6 +210,7 @@ cdef Params _params(dict settings) except *:
     p.negative_damping = settings["negative_damping"]
     p.linked_prose = settings["linked_prose"]
     p.neg_share = settings["neg_share"]
+    p.forum_prose = settings["forum_prose"]
     return p
 
 
@@ -217,12 +220,13 @@ cdef class Page:
     cdef vector[Block] blocks
     cdef string text
     cdef readonly int chosen
+    cdef readonly bint thread  # the comment sections were the content (a forum thread, select())
     # metadata met on the way: the first <title>'s text, (key, content) of the <meta> tags whose
     # property/name/itemprop is one of META_KEYS, the first <time datetime>
     cdef readonly object title, datetime
     cdef readonly list meta
     # subtree sums per element (sums()): characters, link characters, prose length, linked headings
-    cdef vector[double] chars, links, prose, linked_headings
+    cdef vector[double] chars, links, prose, sentences, linked_headings
     cdef vector[double] score  # summed block values per subtree (container())
 
     def __len__(self):
@@ -236,6 +240,10 @@ cdef class Page:
             out.append((PyUnicode_DecodeUTF8(self.text.c_str() + b.start, b.length, "replace"),
                         b.owner, self.elements[b.owner].code, b.chars, b.link_chars, b.punct, b.cjk))
         return out
+
+    def element_scores(self):
+        """The summed block value per element of the last selection, for inspection."""
+        return list(self.score)
 
     def element_rows(self):
         """(parent, tag code, evidence, end, neg) per block-level element, for inspection."""
@@ -257,6 +265,7 @@ cdef class Page:
         self.chars.assign(n, 0.0)
         self.links.assign(n, 0.0)
         self.prose.assign(n, 0.0)
+        self.sentences.assign(n, 0.0)
         self.linked_headings.assign(n, 0.0)
         cdef size_t i
         cdef const Block* b
@@ -264,20 +273,26 @@ cdef class Page:
             b = &self.blocks[i]
             self.chars[b.owner] += b.chars
             self.links[b.owner] += b.link_chars
-            if not self.heading(b, p) and not self.linky(b, p) and self.length(b, p) >= p.short_chars:
-                self.prose[b.owner] += self.length(b, p)
+            if not self.heading(b, p) and not self.linky(b, p):
+                if self.length(b, p) >= p.short_chars:
+                    self.prose[b.owner] += self.length(b, p)
+                if b.punct > 0:  # short sentences too ("Return a new reference.")
+                    self.sentences[b.owner] += self.length(b, p)
         for e in range(n - 1, 0, -1):
             parent = self.elements[e].parent
             self.chars[parent] += self.chars[e]
             self.links[parent] += self.links[e]
             self.prose[parent] += self.prose[e]
+            self.sentences[parent] += self.sentences[e]
         # linked_headings: 1 where the element's first block is a heading made of a link (the
         # title of a teaser), else 0
         cdef vector[char] seen = vector[char](n, 0)
         cdef double linked
         for i in range(self.blocks.size()):
             b = &self.blocks[i]
-            linked = 1.0 if self.elements[b.owner].code == T_H and b.link_chars >= 0.8 * b.chars else 0.0
+            # (a link to a place in the page, a table of contents' back-reference, is no teaser)
+            linked = (1.0 if self.elements[b.owner].code == T_H
+                      and b.link_chars - b.anchor_chars >= 0.8 * b.chars else 0.0)
             e = b.owner
             while not seen[e]:
                 seen[e] = 1
@@ -305,11 +320,25 @@ cdef class Page:
         for e in range(n):
             el = &self.elements[e]
             el.own_neg = (plain >= 0 and not exempt[e] and e > 0
-                          and ((el.evidence & EV_NEG) != 0
+                          and ((el.evidence & EV_NEG) != 0 and not (self.thread and el.evidence & EV_COMMENT)
                                or ((el.evidence & EV_WEAK) != 0 and self.prose[e] < p.weak_prose)
                                or (self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose))
                           and el.code != T_BODY and el.code != T_MAIN and el.code != T_ARTICLE)
             el.neg = el.own_neg or (e > 0 and self.elements[el.parent].neg)
+
+    cdef bint comments_hold_the_text(self, const Params* p, int best) noexcept:
+        """True when comment sections hold at least twice the prose of the rest of the page
+        and the rest has less than p.forum_prose: a forum thread, whose posts are its text."""
+        cdef int n = self.elements.size(), e
+        cdef vector[char] inside = vector[char](n, 0)
+        cdef double comments = 0
+        for e in range(1, n):
+            inside[e] = inside[self.elements[e].parent]
+            if not inside[e] and self.elements[e].evidence & EV_COMMENT:
+                inside[e] = 1
+                comments += self.prose[e]
+        cdef double rest = self.prose[0] - comments
+        return rest < p.forum_prose and comments >= 2 * rest and comments > 0
 
     cdef double value(self, const Block* b, const Params* p) noexcept:
         """What a block says about its container: + plain text of prose, - boilerplate."""
@@ -318,12 +347,14 @@ cdef class Page:
             return 0
         if self.elements[b.owner].neg:
             return n * p.neg_value
-        if self.linky(b, p):
+        if self.linky(b, p) and not self.linked_sentence(b, p):
             return n * p.link_value
         if self.heading(b, p):
             return 0
         if n < p.short_chars:
             return n * p.short_value
+        if self.linked_sentence(b, p):
+            return n
         return n * (b.chars - b.link_chars) / b.chars
 
     cdef int container(self, const Params* p, double* best_score, double* positive) noexcept:
@@ -347,7 +378,7 @@ cdef class Page:
         for e in range(n):
             el = &self.elements[e]
             s = self.score[e]
-            if s > 0:
+            if s > 0 and el.code != T_BODY:  # <body> is the fallback, whatever its class says
                 if el.evidence & EV_STRONG:
                     s *= p.strong_bonus
                 elif el.evidence & EV_POS:
@@ -370,8 +401,9 @@ cdef class Page:
         if self.elements[e].own_neg:
             return True
         if (self.chars[e] < p.box_chars and self.links[e] > p.box_link * self.chars[e]
-                and self.prose[e] < p.box_prose):
-            return not (self.elements[e].code == T_P and self.chars[e] >= p.linked_prose)
+                and self.prose[e] < p.box_prose and self.sentences[e] < p.box_prose):
+            return not ((self.elements[e].code == T_P and self.chars[e] >= p.linked_prose)
+                        or self.elements[e].code == T_H)  # a heading's fate is its own (context)
         return self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose
 
     cdef char next_class(self, const vector[char]& kind, size_t j) noexcept:
@@ -398,6 +430,13 @@ cdef class Page:
         cdef int plain = self.container(&p, &best_score, &positive)
         self.mark_boilerplate(&p, plain)
         cdef int best = self.container(&p, &best_score, &positive)
+        self.thread = False
+        if self.comments_hold_the_text(&p, best):  # a forum thread: the posts are the text
+            self.thread = True
+            self.mark_boilerplate(&p, -1)
+            plain = self.container(&p, &best_score, &positive)
+            self.mark_boilerplate(&p, plain)
+            best = self.container(&p, &best_score, &positive)
         if positive <= 0:  # all the text is under boilerplate evidence (a page of teasers):
             self.mark_boilerplate(&p, -1)  # the evidence tells nothing here
             best = self.container(&p, &best_score, &positive)
@@ -405,6 +444,9 @@ cdef class Page:
             p.long_heading = long_heading
             self.sums(&p)
             best = self.container(&p, &best_score, &positive)
+        while best > 0 and (self.elements[best].code == T_P or self.elements[best].code == T_H
+                            or self.elements[best].code == T_PRE or self.elements[best].code == T_CAPTION):
+            best = self.elements[best].parent  # a paragraph is not a container: its parent is
         self.chosen = best
         # boxes of boilerplate inside the container
         cdef vector[char] scope = vector[char](n, 0)
@@ -483,7 +525,7 @@ cdef struct Frame:
     tree.xmlNode* node
     int previous     # the innermost block-level element before this one opened
     bint opened      # this element is block-level (it has an Element)
-    bint link        # inside a link before it
+    int link         # inside a link before it (1; 2: a link to a place in the page)
     bint pre         # inside <pre> before it
 
 
@@ -668,13 +710,11 @@ cdef int _lookup_lower(unordered_map[string, int]& table, const char* value) noe
 cdef int _classify(const char** parts) noexcept:
     """Evidence bits of (class, id, role, itemprop): see native.py for the rules."""
     cdef int role = _lookup_lower(_ROLES, parts[2])
-    if role & EV_SKIP:
-        return EV_SKIP
     cdef bint hidden = False
     cdef int flags = _value_flags(parts[0], True, &hidden) | _value_flags(parts[1], False, &hidden)
-    if hidden:
-        return EV_SKIP
-    cdef int bits = (role | _lookup_lower(_ITEMPROPS, parts[3])) & EV_STRONG
+    cdef int bits = (role | _lookup_lower(_ITEMPROPS, parts[3])) & (EV_STRONG | EV_NEG)
+    if hidden:  # a class that hides (responsive: "hidden lg:flex" shows on wide screens)
+        bits |= EV_NEG
     if flags & F_NEG:
         bits |= EV_NEG | (EV_COMMENT if flags & F_COMMENT else 0)
     elif flags & F_WEAK:
@@ -739,7 +779,7 @@ cdef void _metadata(Page page, tree.xmlNode* node, int code) except *:
 cdef class _Walker:
     cdef Page page
     cdef string buffer      # text of the open block
-    cdef int chars, link_chars, punct, cjk
+    cdef int chars, link_chars, anchor_chars, punct, cjk
     cdef bint space         # whitespace seen since the last character of the open block
 
     cdef void flush(self, int owner):
@@ -752,13 +792,14 @@ cdef class _Walker:
         b.start = self.page.text.size()
         b.length = self.buffer.size()
         b.chars, b.link_chars, b.punct, b.cjk = self.chars, self.link_chars, self.punct, self.cjk
+        b.anchor_chars = self.anchor_chars
         self.page.text.append(self.buffer)
         self.page.blocks.push_back(b)
         self.buffer.clear()
-        self.chars = self.link_chars = self.punct = self.cjk = 0
+        self.chars = self.link_chars = self.anchor_chars = self.punct = self.cjk = 0
         self.space = False
 
-    cdef void add_text(self, const unsigned char* s, bint link, bint pre):
+    cdef void add_text(self, const unsigned char* s, int link, bint pre):
         cdef int n
         cdef unsigned char c
         while s[0] != 0:
@@ -778,6 +819,8 @@ cdef class _Walker:
             self.chars += 1
             if link:
                 self.link_chars += 1
+                if link == 2:
+                    self.anchor_chars += 1
             if punct_at(s, n):
                 self.punct += 1
             elif n == 3 and c >= 0xE3 and c <= 0xE9:  # CJK ideographs, kana, hangul (U+3040-U+9FFF)
@@ -798,7 +841,9 @@ def walk(cetree._Element root):
     cdef Frame frame
     cdef Element el
     cdef int code, bits, hidden, previous, current = -1, visited = 0
-    cdef bint link = False, pre = False, opened
+    cdef int link = 0
+    cdef bint pre = False, opened
+    cdef const char* href
     while True:
         visited += 1
         if visited & 4095 == 0:
@@ -837,7 +882,9 @@ def walk(cetree._Element root):
                     frame.node, frame.previous, frame.opened = node, previous, opened
                     frame.link, frame.pre = link, pre
                     stack.push_back(frame)
-                    link = link or code == T_A
+                    if code == T_A and not link:
+                        href = _attribute(node, b"href")
+                        link = 2 if href is not NULL and href[0] == b'#' else 1
                     pre = pre or code == T_PRE
                     node = node.children
                     continue

@@ -2,32 +2,41 @@
 
 The algorithm (published boilerplate-removal facts; the code is ours, the hot part in C):
 1. Segment (_blocks.walk, one pass in C over the libxml2 tree). Scripts, styles, forms'
-   controls, media and hidden elements (`hidden`, aria-hidden, display:none, hidden classes,
-   role=navigation...) are skipped. The text is cut into blocks at block-level tags, as jusText
-   and Boilerpipe segment a page; each block has its length in characters (no word counts: a
-   CJK character weighs `cjk_weight`, so Chinese and English compare), its characters inside
-   links (link density) and its sentence punctuation. Block-level elements carry class/id/
-   role/itemprop evidence (`evidence`: whole words such as comment, share, related, sidebar,
-   nav against article, content, post, entry, as readability and trafilatura weigh them), and
-   nav/aside/footer/menu count as boilerplate evidence too.
+   controls, media, figure captions and really hidden elements (`hidden`, aria-hidden,
+   display:none) are skipped; <noscript> and <figure> are read (a page rendered by script
+   keeps its text in <noscript>; a figure may hold a table). The text is cut into blocks at
+   block-level tags, as jusText and Boilerpipe segment a page; each block has its length in
+   characters (no word counts: a CJK character weighs `cjk_weight`, so Chinese and English
+   compare), its characters inside links (link density; those of links to a place in the same
+   page, href="#...", apart) and its sentence punctuation. Block-level elements carry
+   class/id/role/itemprop evidence (whole words such as comment, share, related, sidebar, nav
+   against article, content, post, entry, as readability and trafilatura weigh them);
+   nav/aside/footer/menu, boilerplate roles (navigation, banner, complementary...) and hiding
+   classes ("hidden", "sr-only"...) are boilerplate evidence, never a reason to skip a subtree:
+   a page whose parser nests the article inside its unclosed banner, or a responsive
+   "hidden lg:flex" wrapper, keeps its text (step 3 voids the evidence there).
 2. Value each block (Boilerpipe's shallow features, jusText's classes): its plain text length
-   when it is long enough to be prose; minus its length when it is link-dense or under
+   when it is long enough to be prose (a one-line paragraph of prose length counts whole however
+   much of it is linked: wiki prose); minus its length when it is link-dense or under
    boilerplate evidence; a small minus when it is short (context only).
 3. The container is the element whose subtree sums the largest value (a maximum-scoring
    subtree: it grows while text outweighs menus, link lists and comments; a box worth less than
    nothing weighs `negative_damping` of its value in its parent), times readability-like
-   bonuses for content evidence, itemprop=articleBody/role=main and <article>/<main>.
-   Boilerplate evidence is void on the container found without it and its ancestors, and on
-   elements holding `neg_share` of the prose (a wrapper named "has-sidebar", an <aside> around
-   the article); comment sections stay boilerplate. If no text is left outside boilerplate
-   evidence (a page of teasers), the evidence is ignored; if there is no prose but in headings,
-   long headings read as prose.
+   bonuses for content evidence, itemprop=articleBody/role=main and <article>/<main> (never
+   for <body>); a paragraph or heading is no container (its parent is). Boilerplate evidence is
+   void on the container found without it and its ancestors, and on elements holding
+   `neg_share` of the prose (a wrapper named "has-sidebar", an <aside> around the article);
+   comment sections stay boilerplate, unless the page has less than `forum_prose` of prose
+   outside them and twice that inside (a forum thread: the posts are the text). If no text is
+   left outside boilerplate evidence (a page of teasers), the evidence is ignored; if there is
+   no prose but in headings, long headings read as prose.
 4. Inside the container, boxes are dropped when they carry boilerplate evidence, are short link
-   lists (`box_link`, `box_prose`), or are teasers (a box opening with a linked heading over little prose);
-   link-dense blocks are dropped, except one-line paragraphs of prose length. Short blocks and
-   headings stay by context (jusText): a heading when text follows it, a short block when text is
-   on one side of it. The kept blocks are the text, one line each ("- " before list items,
-   " | " between the cells of a table row).
+   lists (`box_link`, `box_prose`: links, and neither prose nor sentences), or are teasers (a box
+   opening with a heading linked elsewhere, over little prose); link-dense blocks are dropped,
+   except one-line paragraphs of prose length and headings. Short blocks and headings stay by
+   context (jusText): a heading when text follows it, a short block when text is on one side of
+   it. The kept blocks are the text, one line each ("- " before list items, " | " between the
+   cells of a table row).
 `confidence` (0 for short results, else the container's share of the page's positive value)
 is what the optional cascade (html.py, extract.fallback_below_confidence) hands to trafilatura.
 """
@@ -65,7 +74,7 @@ POSITIVE_WORDS = frozenset("""
     blog hentry prose richtext rte markdown
 """.split())
 HIDDEN_VALUES = frozenset("hidden hide invisible sr-only visually-hidden screen-reader-text d-none".split())
-SKIP_ROLES = frozenset("navigation banner contentinfo complementary search menu menubar dialog alert".split())
+BOILERPLATE_ROLES = frozenset("navigation banner contentinfo complementary search menu menubar dialog alert".split())
 COMMENT_WORDS = frozenset("comment comments commentlist disqus reply replies respond".split())
 STRONG_ROLES = frozenset(("main", "article"))
 STRONG_ITEMPROPS = frozenset(("articlebody", "reviewbody"))
@@ -73,7 +82,7 @@ STRONG_ITEMPROPS = frozenset(("articlebody", "reviewbody"))
 
 # The vocabulary handed to the walk, which classifies each class/id/role/itemprop set once (in
 # C: on a fresh process ~26,000 distinct sets on the 215 evaluation pages). Rules: a role in
-# SKIP_ROLES or a class value in HIDDEN_VALUES skips the element; words (ASCII letter runs of
+# BOILERPLATE_ROLES or a class value in HIDDEN_VALUES is boilerplate evidence; words (ASCII letter runs of
 # class and id, camelCase and -_ split) in NEGATIVE_WORDS make it boilerplate (COMMENT_WORDS:
 # a comment section), else in WEAK_NEGATIVE_WORDS weak boilerplate; POSITIVE_WORDS content;
 # role main/article and itemprop articleBody/reviewBody strong content.
@@ -86,7 +95,7 @@ def _vocabulary() -> tuple[dict[str, int], frozenset[str], dict[str, int], dict[
                          (_F_WEAK, WEAK_NEGATIVE_WORDS), (_F_POS, POSITIVE_WORDS)):
         for word in listed:
             words[word] = words.get(word, 0) | flag
-    roles = {role: EV_SKIP for role in SKIP_ROLES} | {role: EV_STRONG for role in STRONG_ROLES}
+    roles = {role: EV_NEG for role in BOILERPLATE_ROLES} | {role: EV_STRONG for role in STRONG_ROLES}
     return words, HIDDEN_VALUES, roles, {value: EV_STRONG for value in STRONG_ITEMPROPS}
 
 
@@ -114,6 +123,7 @@ class NativeSettings:
     negative_damping: float = 0.7  # share of a negative box's value that counts in its parent
     linked_prose: float = 80   # a paragraph this long stays in the container however linked
     neg_share: float = 0.5      # boilerplate words are void on an element holding this share of the prose
+    forum_prose: float = 500    # less prose outside comment sections, and twice that in them: a thread
     low_confidence_chars: int = 250  # a shorter text has low confidence
 
 

@@ -239,12 +239,10 @@ def _reference_evidence(class_: str, id_: str, role: str, itemprop: str) -> int:
     import re
 
     role, itemprop = role.strip().lower(), itemprop.strip().lower()
-    if role in native.SKIP_ROLES:
-        return native.EV_SKIP
-    if {v.lower() for v in class_.split()} & native.HIDDEN_VALUES:
-        return native.EV_SKIP
     words = {w.lower() for w in re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", f"{class_} {id_}")}
     bits = native.EV_STRONG if role in native.STRONG_ROLES or itemprop in native.STRONG_ITEMPROPS else 0
+    if role in native.BOILERPLATE_ROLES or {v.lower() for v in class_.split()} & native.HIDDEN_VALUES:
+        bits |= native.EV_NEG
     if words & native.NEGATIVE_WORDS:
         bits |= native.EV_NEG | (native.EV_COMMENT if words & native.COMMENT_WORDS else 0)
     elif words & native.WEAK_NEGATIVE_WORDS:
