@@ -15,6 +15,8 @@ from pathlib import Path
 
 import xxhash
 
+from pipeline import faults
+
 QUEUED, DONE = 0, 1
 
 _SCHEMA = """
@@ -133,6 +135,7 @@ class Frontier:
 
     def commit(self) -> None:
         self.db.execute("COMMIT")
+        faults.point("committed frontier")
         self.db.execute("BEGIN")
 
     def close(self) -> None:

@@ -19,6 +19,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipeline import faults
+
 ROW_CONTENT_TYPE = "application/vnd.stepcrawl.row+json"
 # response-record fields carrying the page's labels (stage 2 reads them: filters/extract/readers.py)
 LABEL_HEADERS = {"StepCrawl-Low-Utility": "low_utility_reasons", "StepCrawl-Page-Topic": "page_topic",
@@ -75,8 +77,15 @@ class WarcWriter:
             buf = io.BytesIO()
             WARCWriter(buf, gzip=False).write_record(record)
             chunks.append(_gzip_member(buf.getvalue(), self.level))
-        self.file.write(b"".join(chunks))
+        data = b"".join(chunks)
+        if faults.enabled():  # the reliability tests may kill the crawl with half a record written
+            self.file.write(data[: len(data) // 2])
+            self.file.flush()
+            faults.point(f"half-written {self.name}")
+            data = data[len(data) // 2:]
+        self.file.write(data)
         self.file.flush()
+        faults.point(f"appended {self.name}")
 
     def position(self) -> tuple[str, int]:
         return self.name, self.file.tell()

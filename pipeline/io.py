@@ -15,6 +15,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import faults
 from pipeline.errors import InputError
 
 
@@ -46,6 +47,16 @@ def listdir(uri: str) -> list[str]:
     if not fs.exists(path):
         return []
     return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
+
+
+def find(uri: str) -> list[str]:
+    """Every file under a folder (recursively), as URIs like `uri`, sorted; empty if it does not exist."""
+    fs, path = _fs(uri)
+    if not fs.exists(path):
+        return []
+    base = uri.rstrip("/")
+    root = path.rstrip("/")
+    return sorted(base + p[len(root):] for p in fs.find(path))
 
 
 def remove(uri: str, recursive: bool = False) -> None:
@@ -82,7 +93,9 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
     tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
     with fs.open(tmp, "wb") as fh:
         fh.write(data)
+    faults.point(f"written {path}")
     fs.mv(tmp, path)
+    faults.point(f"renamed {path}")
 
 
 def write_json_atomic(uri: str, data: Any) -> None:
