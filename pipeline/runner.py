@@ -234,11 +234,11 @@ def _global_step(stage: Stage, stage_dir: str, name: str, step):
 
 
 def _remove_partial_writes(stage_dir: str) -> None:
-    """Temporary files of writes a killed run never renamed: garbage, never read."""
-    for folder in (stage_dir, io.join(stage_dir, "_parts"), io.join(stage_dir, "_rejects")):
-        for name in io.listdir(folder):
-            if name.startswith(".tmp-"):
-                io.remove(io.join(folder, name))
+    """Temporary files of writes a killed run never renamed, anywhere in the stage folder (parts,
+    markers, rejects, a stage's own work folders): garbage, never read."""
+    for path in io.find(stage_dir):
+        if path.rsplit("/", 1)[-1].startswith(".tmp-"):
+            io.remove(path)
 
 
 class _Progress:
