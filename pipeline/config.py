@@ -89,14 +89,14 @@ def validate_section(model: type[Section], data: Any, where: str) -> Section:
         error = exc.errors()[0]
         key = prefix + ".".join(str(part) for part in error["loc"]) if error["loc"] else where
         if error["type"] == "extra_forbidden":
-            raise ConfigError(f"unknown config key '{key}'") from None
-        raise ConfigError(f"config key '{key}': {error['msg']} (got {error.get('input')!r})") from None
+            raise ConfigError(f"unknown config key {key!r}") from None
+        raise ConfigError(f"config key {key!r}: {error['msg']} (got {error.get('input')!r})") from None
 
 
 def parse_set(item: str) -> dict[str, Any]:
     """`a.b=VALUE` → {"a": {"b": VALUE}}, with VALUE parsed as YAML."""
     if "=" not in item:
-        raise ConfigError(f"--set expects key=value, got '{item}'")
+        raise ConfigError(f"--set expects key=value, got {item!r}")
     key, raw = item.split("=", 1)
     try:
         value = yaml.safe_load(raw) if raw != "" else ""
@@ -125,7 +125,7 @@ def resolve(user: dict[str, Any]) -> dict[str, Any]:
     root_keys = set(RootConfig.model_fields)
     for key in user:
         if key not in root_keys and key not in sections:
-            raise ConfigError(f"unknown config key '{key}'")
+            raise ConfigError(f"unknown config key {key!r}")
     config = validate_section(RootConfig, {k: v for k, v in user.items() if k in root_keys}, "").model_dump()
     for name, model in sections.items():
         config[name] = validate_section(model, user.get(name) or {}, name).model_dump()
