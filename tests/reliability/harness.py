@@ -141,8 +141,10 @@ def reference_points(forks: Forks, stage: int, run_dir: Path, sets: list[str], w
 
 
 def remaining(points: list[str], run_dir: Path) -> int:
-    """About how many commit points a run in `run_dir` has left: those of files not there yet."""
-    done = sum(1 for p in points if p.startswith("renamed ") and (run_dir / p.split(" ", 1)[1]).exists())
+    """About how many commit points a run in `run_dir` has left: those of files not there yet,
+    and the run folder's config.yaml (every run writes it again)."""
+    done = sum(1 for p in points if p.startswith("renamed ") and not p.endswith("/config.yaml")
+               and (run_dir / p.split(" ", 1)[1]).exists())
     return max(1, len(points) - 2 * done)
 
 
