@@ -80,18 +80,23 @@ def _child(request: dict) -> int:
 
 def warm_models() -> None:
     """Load the packaged models every forked run would otherwise load again (copy-on-write after
-    the fork): stage 3's fastText, MiniLM, edu head and n-gram LM, the language-id model, the BPE
-    ranks. Loading runs no inference, so no thread pool exists yet when the server forks."""
+    the fork): stage 3's fastText, static embedder, edu head and n-gram LMs, the language-id
+    model, the BPE ranks. Loading runs no inference, so no thread pool exists yet when the server
+    forks. A loader renamed upstream only costs speed: it is named on stderr and skipped."""
     from filters import langid
-    from filters.quality import models
+    from filters.quality import edu, models, ngram_lm
+    from filters.quality.static_embed import StaticEmbedder
     from filters.tokenize import tokenizer
 
-    models.load_fasttext(models.resolve(None, models.DEFAULT_FASTTEXT))
-    models.load_edu_head(models.resolve(None, models.DEFAULT_EDU_HEAD))
-    models.load_lm(models.resolve(None, models.DEFAULT_LM))
-    models.load_embedder(models.default_embedder_path())
-    langid._model()
-    tokenizer.load_tokenizer("default")
+    loaders = [lambda: models.load_fasttext(models.resolve(None, models.DEFAULT_FASTTEXT)),
+               lambda: edu.load(models.resolve(None, models.DEFAULT_EDU)),
+               lambda: [ngram_lm.load(models.resolve(None, path)) for path in models.DEFAULT_LM.values()],
+               StaticEmbedder.default, langid._model, lambda: tokenizer.load_tokenizer("default")]
+    for load in loaders:
+        try:
+            load()
+        except (AttributeError, ImportError, TypeError) as exc:
+            print(f"zygote: a model was not preloaded ({exc})", file=sys.stderr)
 
 
 def main() -> None:
