@@ -47,7 +47,7 @@ def partition_rows(job: dict) -> dict:
     if column in names and pa.types.is_integer(table.schema.field(column).type) or \
             column in names and pa.types.is_floating(table.schema.field(column).type):
         score = table.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
-    urls = table.column("url").to_pylist()
+    urls = table.column("url").to_pylist() if "url" in names else [None] * n
     hosts = [(urlsplit(u).hostname or "") if u else "" for u in urls]
     if "domain" in names:
         hosts = [d or h for d, h in zip(table.column("domain").to_pylist(), hosts, strict=True)]

@@ -102,3 +102,10 @@ def labelled_pages(shared: Path) -> list[dict]:
         meta = trafilatura.extract_metadata(html)
         out.append({**row, "title": (meta.title if meta and meta.title else ""), "text": text})
     return out
+
+
+def page_text(shared: Path, ref: str) -> str:
+    """A page's main text as trafilatura extracts it (what stage 5 would see)."""
+    import trafilatura
+
+    return trafilatura.extract(page_html(shared, ref), include_comments=False) or ""
