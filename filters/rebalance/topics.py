@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from crawl.selection.labels import FORMATS, TOPICS
+
+TOPIC_NAMES, FORMAT_NAMES = tuple(TOPICS), tuple(FORMATS)
 PREFIX_CHARS = 2000  # what the hashed classifier reads of a document (title line first when there is one)
 TEMPERATURE = 0.05   # softmax temperature of the zero-shot cosines (confidence only; argmax decides)
 
