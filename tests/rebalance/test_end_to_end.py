@@ -29,5 +29,12 @@ def test_stage_4_then_5_then_8_honours_the_rebalance_weight_in_its_phase_only(pl
     annealing = run_stage(8, run, load_config(None, [*SETS, "tokenize.mixture.profile=annealing"]))
     assert annealing["rows_in"] == five["rows_out"]
     assert annealing["dropped"].get("tokenize:mixture", 0) == zero  # weight 0: not sampled
+    # the meta header's domain field is stage 5's topic
+    topics = dict(zip(out.column("id").to_pylist(), out.column("topic").to_pylist(), strict=True))
+    samples = pa.concat_tables([io.read_parquet(io.join(run, "stage-8", f["path"]), ["id", "meta"])
+                                for f in annealing["files"]])
+    assert samples.num_rows > 0
+    for sample_id, meta in zip(samples.column("id").to_pylist(), samples.column("meta").to_pylist(), strict=True):
+        assert f"domain: {topics[sample_id]}" in meta, meta
     default = run_stage(8, run, load_config(None, [*SETS, "tokenize.mixture.profile=default"]), force=True)
     assert default["dropped"].get("tokenize:mixture", 0) == 0  # not its phase: every row at weight 1

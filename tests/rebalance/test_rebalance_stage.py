@@ -189,3 +189,15 @@ def test_host_and_domain_caps(planted, capped_run, tmp_path):
     # every host is under example.org: one registered domain, capped at half of what the host cap kept
     domain_dropped = manifest["dropped"]["rebalance:domain_cap"]
     assert domain_dropped > 0 and len(kept) == int(0.5 * (len(kept) + domain_dropped))
+
+
+def test_a_saved_k_means_tree_assigns_the_same_rows_to_the_same_clusters(planted, capped_run):
+    run_dir, first = capped_run
+    folder = first["rebalance"]["kmeans"]["centroids"]
+    reference = _rows(run_dir).column("embedding_cluster").to_numpy()
+    manifest = _run(run_dir, planted, f"rebalance.cap={CAP}", f"rebalance.kmeans.centroids={folder}", force=True)
+    assert manifest["rebalance"]["kmeans"]["assigned_to_saved"] and manifest["rebalance"]["partitions_embedded"] == 0
+    assigned = _rows(run_dir).column("embedding_cluster").to_numpy()
+    # top-down assignment (nearest coarse, then nearest leaf inside it) vs the training partition
+    assert (assigned == reference).mean() >= 0.95
+    _run(run_dir, planted, f"rebalance.cap={CAP}", force=True)  # leave the shared run as it was
