@@ -20,7 +20,6 @@ file (program_lang, doc_type, lang, filename with extension), so they differ on 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -31,6 +30,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from bench.harness import RESULTS, Goal, call, compare, peer_job
+from bench.inputs import _cached
 from bench.peers import BENCH_DIR
 
 HERE = Path(__file__).parent
@@ -45,20 +45,6 @@ INCLUDE = Path("/usr/include")
 MB = 1_000_000
 
 
-def _locked(path: Path, build) -> Path:
-    """Build `path` once (under a lock, atomically)."""
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            tmp = path.with_name(path.name + ".tmp")
-            build(tmp)
-            tmp.replace(path)
-    return path
-
-
 def _jdk_sources() -> Path | None:
     """java.base's sources out of the JDK's src.zip (a zip, so unpacked once)."""
     if not JDK_ZIP.exists():
@@ -69,7 +55,7 @@ def _jdk_sources() -> Path | None:
             for name in archive.namelist():
                 if name.startswith("java.base/") and name.endswith(".java"):
                     archive.extract(name, tmp)
-    return _locked(CACHE / "jdk-src", build)
+    return _cached(CACHE / "jdk-src", build)
 
 
 def _glibc_sources() -> Path | None:
@@ -79,7 +65,7 @@ def _glibc_sources() -> Path | None:
     def build(tmp: Path) -> None:
         tmp.mkdir(parents=True)
         subprocess.run(["tar", "-xJf", str(GLIBC_TAR), "-C", str(tmp)], check=True)
-    return _locked(CACHE / "glibc-src", build)
+    return _cached(CACHE / "glibc-src", build)
 
 
 def roots() -> list[Path]:
@@ -118,7 +104,7 @@ def _type_files(folder: str, out: str) -> None:
 
 def manifest() -> Path:
     """The typed corpus (cached): one JSON line per file."""
-    return _locked(CACHE / "manifest.jsonl", lambda tmp: _type_files(os.pathsep.join(map(str, roots())), str(tmp)))
+    return _cached(CACHE / "manifest.jsonl", lambda tmp: _type_files(os.pathsep.join(map(str, roots())), str(tmp)))
 
 
 def entries(path: Path | str) -> list[dict]:
@@ -149,7 +135,7 @@ def sample(budget: int, name: str) -> Path:
         with open(tmp, "w", encoding="utf-8") as handle:
             for entry in sorted(chosen, key=lambda e: e["id"]):
                 handle.write(json.dumps(entry) + "\n")
-    return _locked(CACHE / f"sample-{name}.jsonl", build)
+    return _cached(CACHE / f"sample-{name}.jsonl", build)
 
 
 # ---------------------------------------------------------------- ours
@@ -308,7 +294,7 @@ def repeated_table(total_bytes: int) -> Path:
                 writer.write_table(table)
             copy += 1
         writer.close()
-    return _locked(CACHE / f"repeated-{total_bytes // MB}mb.parquet", build)
+    return _cached(CACHE / f"repeated-{total_bytes // MB}mb.parquet", build)
 
 
 def stage_memory(quick: bool):
@@ -332,7 +318,7 @@ def corpus_speed(quick: bool):
     file), with CPU seconds per phase and MB/s per language as metrics."""
     path = manifest()
     if quick:
-        path = _locked(CACHE / "manifest-sixteenth.jsonl", lambda tmp: tmp.write_text(
+        path = _cached(CACHE / "manifest-sixteenth.jsonl", lambda tmp: tmp.write_text(
             "".join(line + "\n" for i, line in enumerate(manifest().read_text().splitlines()) if i % 16 == 0)))
     size = sum(e["size"] for e in entries(path))
     return compare("code.rules.corpus", call("bench.bench_code:ours_rules", str(path), "", True, False), {},
