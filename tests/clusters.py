@@ -91,5 +91,27 @@ def ray_head() -> Iterator[str]:
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop_ray_under(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stop_ray_under(workdir: str) -> None:
+    """Kill this head's processes only: every one names its session folder under `workdir` (or
+    is a child of one that does). `ray stop` would stop every Ray on the machine."""
+    import psutil
+
+    ours = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(workdir in part for part in proc.info["cmdline"] or []):
+            ours.append(proc)
+    for proc in list(ours):
+        try:
+            ours += proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            pass
+    for proc in ours:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(ours, timeout=30)
