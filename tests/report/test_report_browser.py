@@ -47,6 +47,8 @@ def _value(run: Path, path: list[str]):
 
 def _shown(text: str):
     text = text.strip().replace(",", "")
+    if text in ("true", "false"):  # a manifest flag (e.g. stage 5's), shown as JSON spells it
+        return text == "true"
     return float(text) if any(c in text for c in ".e") else int(text)
 
 
