@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import subprocess
@@ -78,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a write outside pipeline.io (a library's own file) on a full or read-only disk
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            raise
+        print(f"error: cannot write {exc.filename or 'the output'}: {exc.strerror}", file=sys.stderr)
         return 2
 
 

@@ -13,5 +13,9 @@ class InputError(PipelineError):
     """An input file or folder is missing or unreadable; the message names it."""
 
 
+class OutputError(PipelineError):
+    """An output cannot be written (disk full, read-only or forbidden folder); the message names it."""
+
+
 class StageNotBuilt(PipelineError):
     """The stage exists in the contract but has no implementation yet."""

@@ -6,6 +6,8 @@ reader (or a resumed run) never sees half a file.
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import uuid
@@ -16,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import faults
-from pipeline.errors import InputError
+from pipeline.errors import InputError, OutputError
 
 
 def _fs(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -87,12 +89,20 @@ def expand_inputs(patterns: list[str] | str, what: str) -> list[str]:
 
 
 def write_bytes_atomic(uri: str, data: bytes) -> None:
+    """Write to a temporary file, then rename it into place: readers see all of it or nothing.
+    A full disk or a read-only folder is an OutputError naming the file (the partial temporary
+    file is removed, so a re-run after freeing space starts clean)."""
     fs, path = _fs(uri)
     parent = path.rsplit("/", 1)[0]
-    fs.makedirs(parent, exist_ok=True)
     tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
-    with fs.open(tmp, "wb") as fh:
-        fh.write(data)
+    try:
+        fs.makedirs(parent, exist_ok=True)
+        with fs.open(tmp, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            fs.rm(tmp)
+        raise OutputError(f"cannot write {uri}: {exc.strerror or exc}") from exc
     faults.point(f"written {path}")
     fs.mv(tmp, path)
     faults.point(f"renamed {path}")
