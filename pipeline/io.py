@@ -7,7 +7,6 @@ reader (or a resumed run) never sees half a file.
 from __future__ import annotations
 
 import contextlib
-
 import hashlib
 import json
 import uuid
