@@ -155,7 +155,8 @@ def read_archive(path: str, max_bytes: int, check_lengths: bool = True) -> Itera
     except ArchiveLoadFailed as exc:
         error: Exception = exc
         whole_file_gzip = "single gzip member" in str(exc)
-    except (EOFError, zlib.error, OSError, ValueError) as exc:
+    except (EOFError, zlib.error, OSError, ValueError, AttributeError) as exc:
+        # AttributeError: warcio's parser on a response record whose WARC-Target-URI was damaged away
         error, whole_file_gzip = exc, False
     if whole_file_gzip:
         # One gzip stream over the whole file: warcio refuses it, so decompress it as a stream
@@ -171,7 +172,7 @@ def read_archive(path: str, max_bytes: int, check_lengths: bool = True) -> Itera
                         if cut:
                             return
             return
-        except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError) as exc:
+        except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError, AttributeError) as exc:
             error = exc
     message = " ".join(str(error).split())[:300] or type(error).__name__
     yield RawRecord(path, None, None, failure="unreadable_file", detail=f"{path}: {type(error).__name__}: {message}")

@@ -125,7 +125,7 @@ def _line(line: bytes, source: str, stats: ArchiveStats, fragments: list[dict]) 
         try:
             msgspec.json.decode(line)
             stats.events["(no type)"] += 1
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             stats.problems["corrupt_line"] += 1
 
 
@@ -145,11 +145,14 @@ def _decode(line: bytes, stats: ArchiveStats) -> objects.Event | None:
         return _DECODER.decode(line)
     except msgspec.ValidationError:
         pass
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # invalid UTF-8 inside a string: a corrupt line
         stats.problems["corrupt_line"] += 1
         return None
     try:  # drifted types ("id" as a string, numbers as strings…): a lenient conversion
         return msgspec.convert(msgspec.json.decode(line), objects.Event, strict=False)
+    except UnicodeDecodeError:
+        stats.problems["corrupt_line"] += 1
+        return None
     except (msgspec.ValidationError, msgspec.DecodeError):
         stats.problems["schema_error"] += 1
         return None
