@@ -4,7 +4,9 @@ histories; planted benchmark copies; SWE-bench Verified fix commits; both traini
 import gzip
 import json
 import re
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +19,8 @@ from filters.github.stage import KINDS, GithubStage
 from pipeline.config import load_config
 from pipeline.runner import run_stage
 from pipeline.stage import StageContext
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LINKED = {"psf__requests-1142": 1051, "psf__requests-1724": 1723, "psf__requests-1921": 1920,
           "psf__requests-2317": 2316}  # "Fix #1051" … in the commits of those PRs
@@ -204,13 +208,21 @@ def _complement(spans, length):
 
 
 @pytest.mark.slow
-def test_same_output_locally_and_on_a_spark_cluster(shared_data, spark_cluster, tmp_path):
+def test_make_submit_equals_the_local_run(shared_data, spark_cluster, tmp_path):
+    """`make submit STAGE=7` (the code shipped as the --py-files zip) on a real standalone cluster."""
     planted, stars, _, _ = _plant(shared_data, tmp_path)
     data = shared_data / "github"
-    small = [f"github.repos=[{data}/repos/pallets_itsdangerous.bundle]", "github.samples=[repair]"]
-    local = run_stage(7, str(tmp_path / "local"), _config(shared_data, planted, stars, *small))
-    cluster = run_stage(7, str(tmp_path / "cluster"), _config(shared_data, planted, stars, *small, "engine=spark",
-                                                             f"spark.master={spark_cluster}"))
+    settings = [f"github.gharchive=[{data}/gharchive/2015-01-01-12.json.gz,{planted}]",
+                f"github.api_dumps=[{data}/perceval,{data}/pygithub-replay]",
+                f"github.repos=[{data}/repos/pallets_itsdangerous.bundle]", f"github.stars=[{stars}]",
+                "github.samples=[repair]", "run.progress=false"]
+    local = run_stage(7, str(tmp_path / "local"), load_config(None, settings))
+    out = subprocess.run(["make", "--no-print-directory", "submit", "STAGE=7", f"RUN={tmp_path / 'cluster'}",
+                          f"MASTER={spark_cluster}", f"SET={' '.join(settings)}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    cluster = json.loads((tmp_path / "cluster" / "stage-7" / "_manifest.json").read_text())
+    assert cluster["engine"] == "spark"
     assert [f["sha256"] for f in cluster["files"]] == [f["sha256"] for f in local["files"]]
     assert cluster["dropped"] == local["dropped"] and cluster["github"]["samples"] == local["github"]["samples"]
     assert local["rows_out"] > 1000 and local["github"]["samples"]["repair"] > 100
