@@ -70,6 +70,8 @@ def stage_inputs(shared: Path, folder: Path) -> dict[int, list[str]]:
         3: config(f"quality.inputs={write_parts(docs, folder / 'quality', 3)}"),
         4: config(f"dedup.inputs={write_parts(dedup_rows, folder / 'dedup', 3)}", "dedup.threshold=0.7"),
         6: config(f"code.inputs=[{code}]", "code.partition_bytes=150000"),
+        7: config(f"github.gharchive=[{shared}/github/gharchive/2015-01-01-12.json.gz]",
+                  f"github.repos=[{shared}/github/repos/pallets_itsdangerous.bundle]"),
         8: config(f"tokenize.inputs=[{write_parts(web, folder / 'tokenize', 3)}]", "tokenize.shard_tokens=6000",
                   "tokenize.mixture.tier={}"),
     }

@@ -13,7 +13,7 @@ import pytest
 
 from tests.reliability.harness import kill_chains, reference_points
 
-STAGES = (2, 3, 4, 6, 8)
+STAGES = (2, 3, 4, 6, 7, 8)
 KILLS = int(os.environ.get("CHAOS_KILLS", "4"))
 REAL_KILLS = int(os.environ.get("CHAOS_REAL_KILLS", "0"))  # kills under Spark local (a JVM per run)
 
