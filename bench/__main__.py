@@ -203,9 +203,11 @@ def load_results(folder: Path) -> list[dict]:
     out = []
     for path in sorted(folder.glob("*.json")):
         try:
-            out.append(json.loads(path.read_text()))
+            data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if isinstance(data, dict) and "name" in data:  # a benchmark Result, not a side file of one
+            out.append(data)
     order = {s: i for i, s in enumerate(STAGES)}
     return sorted(out, key=lambda r: (order.get(r.get("stage"), 99), r["name"]))
 

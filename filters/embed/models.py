@@ -60,7 +60,8 @@ class SentenceTransformerEmbedder:
             raise ConfigError(f"rebalance.embed.model: no sentence-transformers folder at {path}")
         self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
         self.name, self.batch_size = name, batch_size
-        self.dims = int(self.model.get_sentence_embedding_dimension())
+        dims = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dims = int(dims())
 
     def embed(self, texts: list[str], query: bool = False) -> np.ndarray:
         if not texts:
