@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STAMP := .venv/.installed
 NATIVE := filters/extract/.native-built
+# tables distilled from the packaged MiniLM at setup instead of committed (several MB each)
+STATIC_QUALITY := filters/quality/models/static_minilm.npz
+STATIC_EMBED := filters/embed/models/minilm_static.npz
 RUN ?= runs/default
 DEMO_RUN ?= runs/demo
 CONFIG ?=
@@ -19,7 +22,7 @@ help:
 	@echo "make setup | test | demo [DEMO_RUN=DIR] | stage-N RUN=DIR [CONFIG=F] [SET='k=v ...'] | report RUN=DIR"
 	@echo "make submit STAGE=N RUN=DIR MASTER=spark://HOST:PORT [CONFIG=F] | bench [QUICK=1] | lint"
 
-setup: $(STAMP) $(NATIVE) sysdeps
+setup: $(STAMP) $(NATIVE) sysdeps $(STATIC_QUALITY) $(STATIC_EMBED)
 
 # Debian packages, installed when missing (needs root; else a warning): python3-doc and
 # debian-reference-zh-cn (real English and Chinese HTML: the demo's sites and the crawler tests),
@@ -54,6 +57,15 @@ $(STAMP): requirements.lock
 $(NATIVE): filters/extract/_blocks.pyx filters/extract/build_native.py $(STAMP)
 	$(PY) filters/extract/build_native.py >/dev/null
 	touch $(NATIVE)
+
+# Stage 3's static embedder (every MiniLM token alone, PCA: ~1 min) and stage 5's `minilm-static`
+# (MiniLM over 4,000 real passages: FineWeb pages in ../shared/data and python3-doc's sources, ~5 min).
+# Each build is checked against the sha256 the repository records (pipeline/resources.py).
+$(STATIC_QUALITY): filters/quality/static_embed.py $(STAMP)
+	$(PY) -m filters.quality.static_embed
+
+$(STATIC_EMBED): filters/embed/distill.py $(STAMP) | sysdeps
+	$(PY) -m filters.embed.distill
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests

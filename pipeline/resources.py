@@ -6,6 +6,9 @@ transformers, numpy) finds nothing: the file (or folder) is then extracted once 
 `~/.cache/crawl-to-tokens/resources/<zip>/`, under a lock, and that copy's path is returned.
 
     MODEL = resource(Path(__file__).parent / "models" / "quality.ftz")
+
+Tables of several MB that the pipeline distils itself from packaged models are not committed: `make
+setup` builds them (`BUILT_AT_SETUP`), and the repository keeps their sha256 to check each build.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ import shutil
 import zipfile
 from pathlib import Path
 
+BUILT_AT_SETUP = {
+    "filters/quality/models/static_minilm.npz": "python -m filters.quality.static_embed",
+    "filters/embed/models/minilm_static.npz": "python -m filters.embed.distill",
+}
 CACHE = Path(os.environ.get("PIPELINE_RESOURCE_CACHE", Path.home() / ".cache" / "crawl-to-tokens" / "resources"))
 
 
@@ -27,7 +34,7 @@ def resource(path: str | Path) -> Path:
         return path
     found = _inside_zip(path)
     if found is None:
-        raise FileNotFoundError(f"packaged file not found: {path}")
+        raise FileNotFoundError(_missing(path))
     archive, member = found
     stat = archive.stat()
     key = hashlib.sha256(f"{archive.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
@@ -65,3 +72,22 @@ def _extract(archive: Path, member: str, target: Path) -> None:
             with zf.open(name) as src, open(out, "wb") as dst:
                 shutil.copyfileobj(src, dst)
     os.replace(staging, target)
+
+
+def _missing(path: Path) -> str:
+    """The error for an absent packaged file: says how to build it when setup builds it."""
+    for relative, command in BUILT_AT_SETUP.items():
+        if path.as_posix().endswith(relative):
+            return f"{path} is not built: run `make setup` (it runs `{command}`, offline, a few minutes)"
+    return f"packaged file not found: {path}"
+
+
+def check_build(path: Path, expected_sha256: str) -> bool:
+    """Compare a freshly built table with the hash the repository records; say so when it differs
+    (another CPU or library version may round differently: the table still works, but the models
+    trained on the recorded one no longer see exactly the same inputs)."""
+    actual = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if actual != expected_sha256:
+        print(f"warning: {path} differs from the recorded build (sha256 {actual[:12]}, recorded "
+              f"{expected_sha256[:12]}): rounding differs on this machine or library versions")
+    return actual == expected_sha256

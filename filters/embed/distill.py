@@ -7,7 +7,9 @@ Every WordPiece token's row is MiniLM's average last-layer output for that token
 Text: 920-character windows of the FineWeb pages in ../shared/data/quality (1 page in 5 is held
 out, by a stable hash of its id, for the benchmark) and of the Python docs' reStructuredText
 sources (Debian python3-doc, every 4th file). Tokens never seen keep a zero row. One torch thread,
-fixed order: the same table on every run. Stored as int8 with one scale per row (models/).
+fixed order: the same table on every run. Stored as int8 with one scale per row (models/). Built at
+`make setup` (a few minutes of CPU), not committed (6.5 MB): models/minilm_static.json records the
+sha256 each build is checked against.
 
 Measured (bench/bench_rebalance.py): ~100x MiniLM's speed per core, but a mean cosine of only
 ~0.6 with MiniLM's own embeddings: a token's vector in context carries the document's shared
@@ -29,10 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from filters.embed.models import STATIC_TABLE, minilm_path
+from pipeline import npz
+from pipeline.resources import check_build
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 PYDOC_SOURCES = "/usr/share/doc/python3.11/html/_sources"
 WINDOW = 920
+RECORD = STATIC_TABLE.with_suffix(".json")
 
 
 def held_out(page_id: str) -> bool:
@@ -95,8 +100,8 @@ def save_table(sums: np.ndarray, counts: np.ndarray, path: Path, max_tokens: int
     scale = np.abs(table).max(axis=1) / 127.0
     scale[scale == 0] = 1.0
     quantized = np.round(table / scale[:, None]).astype(np.int8)
-    np.savez_compressed(path, table=quantized, scale=scale.astype(np.float32), counts=counts.astype(np.int32),
-                        max_tokens=max_tokens)
+    npz.save(path, table=quantized, scale=scale.astype(np.float32), counts=counts.astype(np.int32),
+             max_tokens=max_tokens)
 
 
 def main() -> None:
@@ -109,7 +114,9 @@ def main() -> None:
     sums, counts = contextual_means(passages)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_table(sums, counts, Path(args.out))
-    print(f"{len(passages)} passages, {int((counts > 0).sum())} tokens seen -> {args.out}")
+    same = check_build(Path(args.out), json.loads(RECORD.read_text())["sha256"])
+    print(f"{len(passages)} passages, {int((counts > 0).sum())} tokens seen -> {args.out}"
+          f"{' (identical to the recorded build)' if same else ''}")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from filters.quality import npz
 from filters.quality.static_embed import StaticEmbedder
+from pipeline import npz
 
 BUCKETS = 1 << 18
 BIGRAM_MULT = 1_000_003

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from filters.quality import npz
+from pipeline import npz
 
 MULT = np.uint64(0x100000001B3)
 START = np.uint64(1 << 40)  # above every token id (WordPiece ids, code points)

