@@ -154,6 +154,7 @@ cdef struct Element:
     int own_neg      # itself
     int row          # nearest table row at or above it, or -1
     int depth
+    tree.xmlNode* node  # for inspection (element_label); valid while the parsed tree lives
 
 cdef struct Block:
     int owner        # innermost block-level element
@@ -227,6 +228,7 @@ cdef class Page:
     cdef readonly list meta
     # subtree sums per element (sums()): characters, link characters, prose length, linked headings
     cdef vector[double] chars, links, prose, sentences, linked_headings
+    cdef vector[int] linked_children  # children whose first block is a linked heading
     cdef vector[double] score  # summed block values per subtree (container())
 
     def __len__(self):
@@ -244,6 +246,17 @@ cdef class Page:
     def element_scores(self):
         """The summed block value per element of the last selection, for inspection."""
         return list(self.score)
+
+    def element_label(self, int e):
+        """'tag.class#id' of element e, for inspection (the parsed tree must still be alive)."""
+        cdef tree.xmlNode* node = self.elements[e].node
+        cdef const char* value
+        label = (<bytes> node.name).decode("utf-8", "replace")
+        for name, mark in ((b"class", "."), (b"id", "#")):
+            value = _attribute(node, name)
+            if value is not NULL:
+                label += mark + (<bytes> value).decode("utf-8", "replace")
+        return label
 
     def element_rows(self):
         """(parent, tag code, evidence, end, neg) per block-level element, for inspection."""
@@ -300,6 +313,17 @@ cdef class Page:
                 if e == 0:
                     break
                 e = self.elements[e].parent
+        self.linked_children.assign(n, 0)
+        for e in range(1, n):
+            if self.linked_headings[e] >= 1:
+                self.linked_children[self.elements[e].parent] += 1
+
+    cdef inline bint teaser(self, int e, const Params* p) noexcept:
+        """A box opening with a heading linked elsewhere, over little prose, beside another such
+        box: teasers come in lists (one box under its own linked title is the post itself: blogs
+        link a post's title to its permalink)."""
+        return (self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose and e > 0
+                and self.linked_children[self.elements[e].parent] >= 2)
 
     cdef void mark_boilerplate(self, const Params* p, int plain) noexcept:
         """Element.neg: the element or an ancestor carries boilerplate evidence (weak evidence
@@ -322,7 +346,7 @@ cdef class Page:
             el.own_neg = (plain >= 0 and not exempt[e] and e > 0
                           and ((el.evidence & EV_NEG) != 0 and not (self.thread and el.evidence & EV_COMMENT)
                                or ((el.evidence & EV_WEAK) != 0 and self.prose[e] < p.weak_prose)
-                               or (self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose))
+                               or self.teaser(e, p))
                           and el.code != T_BODY and el.code != T_MAIN and el.code != T_ARTICLE)
             el.neg = el.own_neg or (e > 0 and self.elements[el.parent].neg)
 
@@ -404,7 +428,7 @@ cdef class Page:
                 and self.prose[e] < p.box_prose and self.sentences[e] < p.box_prose):
             return not ((self.elements[e].code == T_P and self.chars[e] >= p.linked_prose)
                         or self.elements[e].code == T_H)  # a heading's fate is its own (context)
-        return self.linked_headings[e] >= 1 and self.prose[e] < p.teaser_prose
+        return self.teaser(e, p)
 
     cdef char next_class(self, const vector[char]& kind, size_t j) noexcept:
         """The class of the first good or bad block after j (BAD past the end)."""
@@ -874,6 +898,7 @@ def walk(cetree._Element root):
                     el.end = page.elements.size()
                     el.depth = page.elements[current].depth + 1 if current >= 0 else 0
                     el.neg = el.own_neg = 0
+                    el.node = node
                     el.row = (<int> page.elements.size() if code == T_ROW else
                               page.elements[current].row if current >= 0 else -1)
                     page.elements.push_back(el)

@@ -32,7 +32,8 @@ The algorithm (published boilerplate-removal facts; the code is ours, the hot pa
    no prose but in headings, long headings read as prose.
 4. Inside the container, boxes are dropped when they carry boilerplate evidence, are short link
    lists (`box_link`, `box_prose`: links, and neither prose nor sentences), or are teasers (a box
-   opening with a heading linked elsewhere, over little prose); link-dense blocks are dropped,
+   opening with a heading linked elsewhere, over little prose, beside another such box: teasers
+   come in lists, while a blog links a lone post's title to its permalink); link-dense blocks are dropped,
    except one-line paragraphs of prose length and headings. Short blocks and headings stay by
    context (jusText): a heading when text follows it, a short block when text is on one side of
    it. The kept blocks are the text, one line each ("- " before list items, " | " between the
@@ -118,7 +119,7 @@ class NativeSettings:
     box_link: float = 0.3       # ...with a larger share of link characters...
     box_prose: float = 100      # ...and less prose than this is a link list
     long_heading: float = 120   # on pages without other prose, a heading this long reads as prose
-    teaser_prose: float = 400   # a box with a linked heading and less prose is a teaser
+    teaser_prose: float = 400   # a box with a linked heading and less prose, beside another, is a teaser
     short_context: int = 0      # 1: a short block needs text on both sides to stay; 0: on one
     negative_damping: float = 0.7  # share of a negative box's value that counts in its parent
     linked_prose: float = 80   # a paragraph this long stays in the container however linked

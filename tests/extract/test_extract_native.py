@@ -219,6 +219,18 @@ print(json.dumps({"changed": changed, "texts": [len(t) for t in texts], "records
     assert min(result["texts"]) > 500
 
 
+def test_a_short_post_under_its_linked_title_is_no_teaser():
+    """Blogs link a post's title to its permalink: one box under a linked heading is the post
+    (kept, however short); boxes under linked headings beside each other are teasers (dropped)."""
+    teasers = "".join(f"<div class='item'><h3><a href='/s{i}'>Another story {i}</a></h3>"
+                      f"<p>A short excerpt of another story number {i}, to read more.</p></div>" for i in range(3))
+    page = (f"<html><body><nav><a href='/'>Home</a></nav><div id='content'><div class='post'>"
+            f"<h2><a href='/2019/10/the-post/'>The title of the post</a></h2><p>{PROSE * 2}</p><p>{PROSE}</p></div>"
+            f"<div class='more'>{teasers}</div></div></body></html>")
+    text = extract_html(page).text
+    assert text.count("real content") == 3 and "The title of the post" in text
+    assert "Another story" not in text and "short excerpt" not in text
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
