@@ -468,6 +468,13 @@ cdef class Page:
             p.long_heading = long_heading
             self.sums(&p)
             best = self.container(&p, &best_score, &positive)
+        if positive <= 0:  # no prose at all (a page of captions and short lines): short text counts
+            p.short_chars = 0
+            self.sums(&p)
+            self.mark_boilerplate(&p, -1)
+            plain = self.container(&p, &best_score, &positive)
+            self.mark_boilerplate(&p, plain)
+            best = self.container(&p, &best_score, &positive)
         while best > 0 and (self.elements[best].code == T_P or self.elements[best].code == T_H
                             or self.elements[best].code == T_PRE or self.elements[best].code == T_CAPTION):
             best = self.elements[best].parent  # a paragraph is not a container: its parent is

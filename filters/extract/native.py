@@ -29,7 +29,8 @@ The algorithm (published boilerplate-removal facts; the code is ours, the hot pa
    comment sections stay boilerplate, unless the page has less than `forum_prose` of prose
    outside them and twice that inside (a forum thread: the posts are the text). If no text is
    left outside boilerplate evidence (a page of teasers), the evidence is ignored; if there is
-   no prose but in headings, long headings read as prose.
+   no prose but in headings, long headings read as prose; if there is no prose at all (a page of
+   captions and short lines), short blocks count as prose.
 4. Inside the container, boxes are dropped when they carry boilerplate evidence, are short link
    lists (`box_link`, `box_prose`: links, and neither prose nor sentences), or are teasers (a box
    opening with a heading linked elsewhere, over little prose, beside another such box: teasers

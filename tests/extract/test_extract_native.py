@@ -231,6 +231,16 @@ def test_a_short_post_under_its_linked_title_is_no_teaser():
     assert text.count("real content") == 3 and "The title of the post" in text
     assert "Another story" not in text and "short excerpt" not in text
 
+def test_a_page_of_short_lines_keeps_them():
+    """A page with no prose at all (a photo post: captions and short notes, each under jusText's
+    short length) is its short lines, not nothing; its menu of links stays out."""
+    menu = "<ul class='menu'>" + "".join(f"<li><a href='/{i}'>Menu {i}</a></li>" for i in range(8)) + "</ul>"
+    notes = "".join(f"<p>Short note number {i}.</p>" for i in range(6))
+    text = extract_html(f"<html><head><title>Photo walk</title></head><body><header>{menu}</header>"
+                        f"<article><h1>Photo walk</h1>{notes}"
+                        f"</article></body></html>").text
+    assert text.count("Short note") == 6 and "Menu" not in text
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
