@@ -33,7 +33,7 @@ cdef extern from *:
     #include <string.h>
     enum {
         T_INLINE = 0, T_SKIP, T_BR, T_HR, T_A, T_P, T_H, T_LI, T_DT, T_CELL, T_ROW, T_TABLE,
-        T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE, T_HEAD, T_META, T_TITLE, T_TIME
+        T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE, T_FORM, T_HEAD, T_META, T_TITLE, T_TIME
     };
     typedef struct { const char *name; int code; } TagEntry;
     /* HTML tag names (libxml2 lower-cases them) -> what the walk does with them. */
@@ -46,7 +46,7 @@ cdef extern from *:
         {"header", T_HEADER}, {"h1", T_H}, {"h2", T_H}, {"h3", T_H}, {"h4", T_H}, {"h5", T_H},
         {"h6", T_H}, {"div", T_DIV}, {"section", T_DIV}, {"center", T_DIV}, {"address", T_DIV},
         {"fieldset", T_DIV}, {"details", T_DIV}, {"summary", T_DIV}, {"hgroup", T_DIV},
-        {"figure", T_DIV}, {"figcaption", T_SKIP}, {"form", T_DIV}, {"legend", T_DIV}, {"dir", T_LIST}, {"noscript", T_DIV},
+        {"figure", T_DIV}, {"figcaption", T_SKIP}, {"form", T_FORM}, {"legend", T_DIV}, {"dir", T_LIST}, {"noscript", T_DIV},
         {"script", T_SKIP}, {"style", T_SKIP}, {"template", T_SKIP}, {"svg", T_SKIP},
         {"math", T_SKIP}, {"iframe", T_SKIP}, {"object", T_SKIP}, {"embed", T_SKIP},
         {"canvas", T_SKIP}, {"video", T_SKIP}, {"audio", T_SKIP}, {"map", T_SKIP},
@@ -120,7 +120,7 @@ cdef extern from *:
     }
     """
     int T_INLINE, T_SKIP, T_BR, T_HR, T_A, T_P, T_H, T_LI, T_DT, T_CELL, T_ROW, T_TABLE
-    int T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE
+    int T_LIST, T_PRE, T_QUOTE, T_CAPTION, T_ARTICLE, T_MAIN, T_BODY, T_HEADER, T_DIV, T_ASIDE, T_FORM
     int T_HEAD, T_META, T_TITLE, T_TIME
     int tag_code(const char *name) nogil
     void tag_cache_reset() nogil
@@ -887,7 +887,7 @@ def walk(cetree._Element root):
                     code = T_SKIP
             hidden = 0
             bits = _evidence(node, &hidden) if node.properties is not NULL else 0
-            if code == T_ASIDE:  # nav, aside, footer, menu: boilerplate unless they hold the text
+            if code == T_ASIDE or code == T_FORM:  # nav, aside, footer, menu, form: boilerplate unless they hold the text
                 bits |= EV_NEG
             if code == T_BR:
                 if w.buffer.size() and w.buffer.back() != b'\n':

@@ -11,7 +11,7 @@ The algorithm (published boilerplate-removal facts; the code is ours, the hot pa
    page, href="#...", apart) and its sentence punctuation. Block-level elements carry
    class/id/role/itemprop evidence (whole words such as comment, share, related, sidebar, nav
    against article, content, post, entry, as readability and trafilatura weigh them);
-   nav/aside/footer/menu, boilerplate roles (navigation, banner, complementary...) and hiding
+   nav/aside/footer/menu/form, boilerplate roles (navigation, banner, complementary...) and hiding
    classes ("hidden", "sr-only"...) are boilerplate evidence, never a reason to skip a subtree:
    a page whose parser nests the article inside its unclosed banner, or a responsive
    "hidden lg:flex" wrapper, keeps its text (step 3 voids the evidence there).

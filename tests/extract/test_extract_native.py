@@ -241,6 +241,18 @@ def test_a_page_of_short_lines_keeps_them():
                         f"</article></body></html>").text
     assert text.count("Short note") == 6 and "Menu" not in text
 
+def test_forms_are_boilerplate_unless_they_hold_the_page():
+    """A form beside the article (a comment or error-report form, its instructions long enough
+    to be prose) stays out; a page whose whole body is one <form> (ASP.NET) keeps its text."""
+    form = ("<form action='/report'><p>We would love to hear from you: report an error in this article, "
+            "with its title and where you found it, and we will correct it.</p><label>Title</label>"
+            "<input name='t'><p>Your e-mail address, which we keep to ourselves.</p></form>")
+    page = f"<html><body><div class='story'><h1>Title</h1><p>{PROSE * 2}</p><p>{PROSE}</p>{form}</div></body></html>"
+    text = extract_html(page).text
+    assert text.count("real content") == 3 and "report an error" not in text
+    whole = f"<html><body><form id='aspnetForm'><div><p>{PROSE * 2}</p><p>{PROSE}</p></div></form></body></html>"
+    assert extract_html(whole).text.count("real content") == 3
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
