@@ -253,6 +253,15 @@ def test_forms_are_boilerplate_unless_they_hold_the_page():
     whole = f"<html><body><form id='aspnetForm'><div><p>{PROSE * 2}</p><p>{PROSE}</p></div></form></body></html>"
     assert extract_html(whole).text.count("real content") == 3
 
+def test_author_boxes_are_boilerplate():
+    """An author box under the article (bylines and bios: trafilatura discards class/id 'author'
+    too) stays out, even when its bio is long enough to be prose."""
+    bio = "Jane Doe has written about science for twenty years, for papers, magazines and radio. " * 5
+    page = (f"<html><body><article><h1>Title</h1><p>{PROSE * 6}</p><p>{PROSE * 4}</p>"
+            f"<div class='post-author-box'><h3>About Jane</h3><p>{bio}</p></div></article></body></html>")
+    text = extract_html(page).text
+    assert text.count("real content") == 10 and "Jane Doe" not in text
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
