@@ -6,6 +6,7 @@ NATIVE := filters/extract/.native-built
 # tables distilled from the packaged MiniLM at setup instead of committed (several MB each)
 STATIC_QUALITY := filters/quality/models/static_minilm.npz
 STATIC_EMBED := filters/embed/models/minilm_static.npz
+GITHUB_NATIVE := filters/github/.native-built
 RUN ?= runs/default
 DEMO_RUN ?= runs/demo
 CONFIG ?=
@@ -22,20 +23,22 @@ help:
 	@echo "make setup | test | demo [DEMO_RUN=DIR] | stage-N RUN=DIR [CONFIG=F] [SET='k=v ...'] | report RUN=DIR"
 	@echo "make submit STAGE=N RUN=DIR MASTER=spark://HOST:PORT [CONFIG=F] | bench [QUICK=1] | lint"
 
-setup: $(STAMP) $(NATIVE) sysdeps $(STATIC_QUALITY) $(STATIC_EMBED)
+setup: $(STAMP) $(NATIVE) $(GITHUB_NATIVE) sysdeps $(STATIC_QUALITY) $(STATIC_EMBED)
 
 # Debian packages, installed when missing (needs root; else a warning): python3-doc and
 # debian-reference-zh-cn (real English and Chinese HTML: the demo's sites and the crawler tests),
 # chromium (the audit report's browser test); stage 6's real code corpora: libjs-jquery (jquery.js,
 # jquery.min.js), golang-1.19-src, openjdk-17-source (src.zip), glibc-source (tests/code, bench code);
 # debian-handbook, debian-reference-en, git-doc and sqlite3-doc (real reference text the quality
-# models train on: filters/quality/corpus.py). Each is named with a file it installs.
+# models train on: filters/quality/corpus.py); libdeflate0 (stage 7 inflates GH Archive hours with
+# it: filters/github/gharchive.py). Each is named with a file it installs.
 SYSDEPS := python3-doc:/usr/share/doc/python3.11/html/index.html \
   debian-reference-zh-cn:/usr/share/debian-reference/index.zh-cn.html chromium:/usr/bin/chromium \
   libjs-jquery:/usr/share/javascript/jquery/jquery.min.js golang-1.19-src:/usr/share/go-1.19/src/go.mod \
   openjdk-17-source:/usr/lib/jvm/openjdk-17/lib/src.zip glibc-source:/usr/src/glibc/glibc-2.36.tar.xz \
   debian-handbook:/usr/share/doc/debian-handbook/html/zh-CN debian-reference-en:/usr/share/debian-reference/index.en.html \
-  git-doc:/usr/share/doc/git-doc/git-show.html sqlite3-doc:/usr/share/doc/sqlite3/about.html
+  git-doc:/usr/share/doc/git-doc/git-show.html sqlite3-doc:/usr/share/doc/sqlite3/about.html \
+  libdeflate0:/usr/lib/x86_64-linux-gnu/libdeflate.so.0
 sysdeps:
 	@missing="$$(for dep in $(SYSDEPS); do test -e "$${dep#*:}" || echo "$${dep%%:*}"; done)"; \
 	if [ -n "$$missing" ]; then echo "installing" $$missing; \
@@ -66,6 +69,11 @@ $(STATIC_QUALITY): filters/quality/static_embed.py $(STAMP)
 
 $(STATIC_EMBED): filters/embed/distill.py $(STAMP) | sysdeps
 	$(PY) -m filters.embed.distill
+
+# Stage 7's GH Archive line scanner in C (Cython): filters/github/_scan.pyx.
+$(GITHUB_NATIVE): filters/github/_scan.pyx filters/github/build_native.py $(STAMP)
+	$(PY) filters/github/build_native.py >/dev/null
+	touch $(GITHUB_NATIVE)
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests

@@ -7,9 +7,8 @@ the most stars any observation reported for its repository.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from filters.decontam.patches import closing_refs
+from filters.github.objects import gc_paused
 from filters.github.render import Builder
 
 HEADER_FIELDS = ("title", "body", "author", "state", "created_at", "closed_at", "merged", "labels",
@@ -18,26 +17,68 @@ HEADER_FIELDS = ("title", "body", "author", "state", "created_at", "closed_at", 
 
 def join(fragments: list[dict]) -> list[dict]:
     """One thread per (repo, number), in (repo, number) order."""
-    groups: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    with gc_paused():
+        return _join(fragments)
+
+
+def _join(fragments: list[dict]) -> list[dict]:
+    groups: dict[tuple[str, int], list[dict]] = {}
     for fragment in fragments:
-        groups[(fragment["repo"], int(fragment["number"]))].append(fragment)
+        key = (fragment["repo"], int(fragment["number"]))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [fragment]
+        else:
+            group.append(fragment)
     threads = []
-    for (repo, number), group in sorted(groups.items()):
-        group.sort(key=lambda f: (f["seen_at"] or "", f["source"] or ""))
-        thread = {"repo": repo, "number": number, "is_pr": any(f["is_pr"] for f in group),
-                  "sources": sorted({f["source"] for f in group if f["source"]}),
-                  "stars": max((f["stars"] for f in group if f["stars"] is not None), default=None),
-                  "observations": len(group)}
-        for name in HEADER_FIELDS:
-            thread[name] = next((f[name] for f in reversed(group) if f[name] not in (None, "", [])), None)
-        comments = {}
-        for fragment in group:
-            comment = fragment["comment"]
-            if comment is not None:
-                comments[comment["id"]] = comment
-        thread["comments"] = sorted(comments.values(), key=lambda c: (c["created_at"] or "", c["id"]))
-        threads.append(thread)
+    for key in sorted(groups):
+        group = groups[key]
+        threads.append(_thread(key, group) if len(group) > 1 else _single(key, group[0]))
     return threads
+
+
+def _thread(key: tuple[str, int], group: list[dict]) -> dict:
+    group.sort(key=_observed)
+    thread = {"repo": key[0], "number": key[1], "is_pr": any(f["is_pr"] for f in group),
+              "sources": sorted({f["source"] for f in group if f["source"]}),
+              "stars": max((f["stars"] for f in group if f["stars"] is not None), default=None),
+              "observations": len(group)}
+    latest_first = group[::-1]
+    for name in HEADER_FIELDS:  # the latest observation that has it
+        for fragment in latest_first:
+            found = fragment[name]
+            if found is not None and found != "" and found != []:
+                break
+        else:
+            found = None
+        thread[name] = found
+    comments = {}
+    for fragment in group:
+        comment = fragment["comment"]
+        if comment is not None:
+            comments[comment["id"]] = comment
+    thread["comments"] = sorted(comments.values(), key=_comment_order)
+    return thread
+
+
+def _single(key: tuple[str, int], fragment: dict) -> dict:
+    """_thread of one observation (most threads of an hour), without the sorting and merging."""
+    thread = {"repo": key[0], "number": key[1], "is_pr": fragment["is_pr"],
+              "sources": [fragment["source"]] if fragment["source"] else [], "stars": fragment["stars"],
+              "observations": 1}
+    for name in HEADER_FIELDS:
+        found = fragment[name]
+        thread[name] = found if found is not None and found != "" and found != [] else None
+    thread["comments"] = [] if fragment["comment"] is None else [fragment["comment"]]
+    return thread
+
+
+def _observed(fragment: dict) -> tuple[str, str]:
+    return fragment["seen_at"] or "", fragment["source"] or ""
+
+
+def _comment_order(comment: dict) -> tuple[str, int]:
+    return comment["created_at"] or "", comment["id"]
 
 
 def render(thread: dict) -> tuple[str, list[list[int]]]:

@@ -8,7 +8,14 @@ from collections import Counter
 import pytest
 
 from filters.github import threads
-from filters.github.gharchive import THREAD_EVENTS, read_archive
+from filters.github.gharchive import (
+    EVENT_TYPE,
+    THREAD_EVENTS,
+    THREAD_TYPES,
+    _scan,
+    inflate_whole,
+    read_archive,
+)
 
 HOUR = "github/gharchive/2015-01-01-12.json.gz"
 
@@ -107,3 +114,46 @@ def test_2012_event_layout_gives_the_same_threads(events, tmp_path):
     strip = lambda f: {k: v for k, v in f.items() if k != "stars"}  # noqa: E731
     assert [strip(f) for f in was] == [strip(f) for f in new]
     assert all(f["stars"] == 42 or f["is_pr"] for f in was)  # events without a PR record: the old count
+
+
+def test_scanner_reads_a_lines_type_as_its_first_event_type_match():
+    """_scan.pyx (C) against the rule it implements, gharchive.EVENT_TYPE's first match per line:
+    nested "type" keys, spaces, near misses, blank and binary lines, a last line without \\n."""
+    lines = [b'{"id":"1","type":"PushEvent","payload":{}}', b"", b"  \t", b'{"type":"User"}',
+             b'{"payload":{"user":{"type":"User"}},"type": \t"IssuesEvent"}', b'{"type":"Event"}',
+             b'{"type":"AEvent"}', b'{"type":"PushEventX"}', b'{"type":"type":"ForkEvent"}',
+             b'{"type":"Push1Event"}', b"\x00\x01 binary", b'{"type":"PushEvent"', b'"type"', b'"type":',
+             b'{"type":"IssueCommentEvent"', b'{"kind":"x"}', b'{"type":"PullRequestEvent"}']
+    buffer = b"\n".join(lines)
+    counts, thread_lines, untyped = _scan.scan(buffer, THREAD_TYPES)
+    expected_counts, expected_threads, expected_untyped, start = Counter(), [], [], 0
+    for line in lines:
+        found = EVENT_TYPE.search(line)
+        span = (start, start + len(line))
+        if found and found.group(1) in THREAD_TYPES:
+            expected_threads.append((*span, found.group(1)))
+        elif found:
+            expected_counts[found.group(1)] += 1
+        elif line.strip():
+            expected_untyped.append(span)
+        start += len(line) + 1
+    assert counts == dict(expected_counts) and thread_lines == expected_threads and untyped == expected_untyped
+    assert counts == {b"PushEvent": 2, b"AEvent": 1, b"ForkEvent": 1} and len(thread_lines) == 3
+
+
+def test_whole_file_and_streamed_reads_agree(shared_data, tmp_path, archive):
+    """An intact hour is inflated whole (libdeflate); the same events as two gzip members are
+    streamed (ISA-L, 4 MB blocks): same fragments, same counts."""
+    fragments, stats = archive
+    assert inflate_whole(str(shared_data / HOUR)) is not None
+    raw = gzip.decompress((shared_data / HOUR).read_bytes())
+    cut = raw.index(b"\n", len(raw) // 2) + 1
+    members = tmp_path / "2015-01-01-12.json.gz"
+    members.write_bytes(gzip.compress(raw[:cut]) + gzip.compress(raw[cut:]))
+    assert inflate_whole(str(members)) is None
+    streamed, streamed_stats = read_archive(str(members))
+    assert streamed == fragments and streamed_stats.as_dict() == stats.as_dict()
+    garbage = tmp_path / "garbage.json.gz"
+    garbage.write_bytes(gzip.compress(raw[:cut]) + b"not gzip at all")
+    _, damaged = read_archive(str(garbage))
+    assert damaged.problems["corrupt_gzip"] == 1 and sum(damaged.events.values()) == raw[:cut].count(b"\n")
