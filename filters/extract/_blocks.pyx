@@ -475,6 +475,10 @@ cdef class Page:
             plain = self.container(&p, &best_score, &positive)
             self.mark_boilerplate(&p, plain)
             best = self.container(&p, &best_score, &positive)
+        while (best > 0 and self.elements[best].parent > 0
+               and self.elements[self.elements[best].parent].code != T_BODY
+               and self.score[self.elements[best].parent] > self.score[best] + p.short_chars):
+            best = self.elements[best].parent  # its parent adds prose (a lead above the article body)
         while best > 0 and (self.elements[best].code == T_P or self.elements[best].code == T_H
                             or self.elements[best].code == T_PRE or self.elements[best].code == T_CAPTION):
             best = self.elements[best].parent  # a paragraph is not a container: its parent is

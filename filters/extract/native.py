@@ -23,7 +23,9 @@ The algorithm (published boilerplate-removal facts; the code is ours, the hot pa
    subtree: it grows while text outweighs menus, link lists and comments; a box worth less than
    nothing weighs `negative_damping` of its value in its parent), times readability-like
    bonuses for content evidence, itemprop=articleBody/role=main and <article>/<main> (never
-   for <body>); a paragraph or heading is no container (its parent is). Boilerplate evidence is
+   for <body>); a paragraph or heading is no container (its parent is), and the container grows to
+   its parent while that adds more than a short block's value (a lead paragraph in its own box
+   above an article body that won the content bonus). Boilerplate evidence is
    void on the container found without it and its ancestors, and on elements holding
    `neg_share` of the prose (a wrapper named "has-sidebar", an <aside> around the article);
    comment sections stay boilerplate, unless the page has less than `forum_prose` of prose

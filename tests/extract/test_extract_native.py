@@ -262,6 +262,17 @@ def test_author_boxes_are_boilerplate():
     text = extract_html(page).text
     assert text.count("real content") == 10 and "Jane Doe" not in text
 
+def test_a_lead_beside_the_article_body_is_kept():
+    """The lead paragraph in its own box above the body (named 'content', which wins the
+    content bonus) is kept: the container grows to its parent when that adds prose."""
+    lead = "The lead of the story says in one long sentence what the whole article is about, and why."
+    page = (f"<html><body><nav><a href='/'>Home</a> <a href='/n'>News</a></nav><div class='col'>"
+            f"<div class='lead'><p>{lead}</p></div><div class='article-content'><p>{PROSE * 8}</p>"
+            f"<p>{PROSE * 6}</p></div></div><footer>Imprint</footer></body></html>")
+    text = extract_html(page).text
+    assert text.startswith("The lead of the story") and text.count("real content") == 14
+    assert "Home" not in text and "Imprint" not in text
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
