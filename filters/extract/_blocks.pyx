@@ -918,9 +918,9 @@ def walk(cetree._Element root):
                     frame.node, frame.previous, frame.opened = node, previous, opened
                     frame.link, frame.pre = link, pre
                     stack.push_back(frame)
-                    if code == T_A and not link:
+                    if code == T_A and not link:  # 2: a place in the page (href="#...", or <a name> without href)
                         href = _attribute(node, b"href")
-                        link = 2 if href is not NULL and href[0] == b'#' else 1
+                        link = 2 if (href[0] == b'#' if href is not NULL else _attribute(node, b"name") is not NULL) else 1
                     pre = pre or code == T_PRE
                     node = node.children
                     continue

@@ -8,7 +8,7 @@ The algorithm (published boilerplate-removal facts; the code is ours, the hot pa
    block-level tags, as jusText and Boilerpipe segment a page; each block has its length in
    characters (no word counts: a CJK character weighs `cjk_weight`, so Chinese and English
    compare), its characters inside links (link density; those of links to a place in the same
-   page, href="#...", apart) and its sentence punctuation. Block-level elements carry
+   page, href="#..." or a named anchor <a name> without href, apart) and its sentence punctuation. Block-level elements carry
    class/id/role/itemprop evidence (whole words such as comment, share, related, sidebar, nav
    against article, content, post, entry, as readability and trafilatura weigh them);
    nav/aside/footer/menu/form, boilerplate roles (navigation, banner, complementary...) and hiding

@@ -273,6 +273,16 @@ def test_a_lead_beside_the_article_body_is_kept():
     assert text.startswith("The lead of the story") and text.count("real content") == 14
     assert "Home" not in text and "Imprint" not in text
 
+def test_named_anchors_are_places_not_links():
+    """<a name=...> without href marks a place in the page, like href="#...": sections titled
+    with one are no teasers (a recipe's ingredients and steps under named headings stay)."""
+    tabs = "".join(f"<div class='tab'><h2><a name='part{i}'>Part {i} of the recipe</a></h2>"
+                   f"<p>Step {i}: cook the oats with the milk for two minutes, then let them rest.</p></div>"
+                   for i in range(2))
+    page = f"<html><body><div class='recipe'><p>{PROSE * 4}</p>{tabs}</div></body></html>"
+    text = extract_html(page).text
+    assert "Step 0: cook" in text and "Step 1: cook" in text and "Part 1 of the recipe" in text
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
