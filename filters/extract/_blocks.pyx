@@ -430,6 +430,20 @@ cdef class Page:
                         or self.elements[e].code == T_H)  # a heading's fate is its own (context)
         return self.teaser(e, p)
 
+    cdef bint good_follows(self, const vector[char]& kind, const vector[int]& inside, size_t j,
+                           const Params* p) noexcept:
+        """A good block comes after block j, with less than jusText's max_heading_distance
+        (200 characters) of other blocks between them (a byline or a date under a lead)."""
+        cdef size_t k
+        cdef double between = 0
+        for k in range(j + 1, kind.size()):
+            if kind[k] == GOOD:
+                return True
+            between += self.length(&self.blocks[inside[k]], p)
+            if between > 200:
+                return False
+        return False
+
     cdef char next_class(self, const vector[char]& kind, size_t j) noexcept:
         """The class of the first good or bad block after j (BAD past the end)."""
         cdef size_t k
@@ -528,8 +542,8 @@ cdef class Page:
                 keep[j] = 0
             else:
                 after = self.next_class(kind, j)
-                if kind[j] == HEADING:
-                    keep[j] = after == GOOD
+                if kind[j] == HEADING:  # jusText: good text within 200 characters after it
+                    keep[j] = self.good_follows(kind, inside, j, &p)
                 elif p.short_context:
                     keep[j] = before == GOOD and after == GOOD
                 else:

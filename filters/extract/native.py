@@ -38,7 +38,8 @@ The algorithm (published boilerplate-removal facts; the code is ours, the hot pa
    opening with a heading linked elsewhere, over little prose, beside another such box: teasers
    come in lists, while a blog links a lone post's title to its permalink); link-dense blocks are dropped,
    except one-line paragraphs of prose length and headings. Short blocks and headings stay by
-   context (jusText): a heading when text follows it, a short block when text is on one side of
+   context (jusText): a heading when good text follows it within 200 characters (jusText's
+   max_heading_distance: a byline or date may sit between), a short block when text is on one side of
    it. The kept blocks are the text, one line each ("- " before list items, " | " between the
    cells of a table row).
 `confidence` (0 for short results, else the container's share of the page's positive value)

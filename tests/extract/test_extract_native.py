@@ -283,6 +283,14 @@ def test_named_anchors_are_places_not_links():
     text = extract_html(page).text
     assert "Step 0: cook" in text and "Step 1: cook" in text and "Part 1 of the recipe" in text
 
+def test_a_heading_stays_when_text_follows_within_justexts_distance():
+    """A heading stays when good text follows it within 200 characters (jusText's
+    max_heading_distance), even across a byline, which is boilerplate."""
+    page = (f"<html><body><article><h1>The title</h1><h2>A lead set as a heading, not a paragraph</h2>"
+            f"<div class='byline'>By Jane Doe</div><p>{PROSE * 4}</p><p>{PROSE * 3}</p></article></body></html>")
+    text = extract_html(page).text
+    assert "A lead set as a heading" in text and "Jane Doe" not in text
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
