@@ -14,6 +14,7 @@ ids), and a gzip stream cut short (`truncated_gzip`: the complete lines before t
 from __future__ import annotations
 
 import ctypes
+import mmap
 import re
 import threading
 import zlib
@@ -56,6 +57,7 @@ BLOCK = 4 << 20
 WHOLE_LIMIT = 512 << 20  # inflated bytes held at once; a larger file is streamed
 KEEP_LIMIT = 256 << 20  # the largest buffer a thread keeps for its next file
 _buffers = threading.local()
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _DECODER = msgspec.json.Decoder(objects.Event)
 
 
@@ -145,11 +147,12 @@ def inflate_whole(path: str) -> memoryview | None:
     return memoryview(out)[:size]
 
 
-def _reusable_buffer(name: str, size: int) -> bytearray:
+def _reusable_buffer(name: str, size: int) -> mmap.mmap:
+    """Anonymous memory, faulted in by one MAP_POPULATE call (cheaper than page by page)."""
     buffer = getattr(_buffers, name, None)
     if buffer is None or len(buffer) < size:
         setattr(_buffers, name, None)  # let the old one go before taking more memory
-        buffer = bytearray(size)
+        buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE)
         if size <= KEEP_LIMIT:
             setattr(_buffers, name, buffer)
     return buffer
@@ -170,46 +173,45 @@ def read_archive(path: str, source: str | None = None) -> tuple[list[dict], Arch
 def read_lines(lines: bytes | bytearray | memoryview, source: str, stats: ArchiveStats, fragments: list[dict]) -> None:
     """One run of event lines: types counted in C, thread events decoded, untyped lines checked."""
     others, thread_lines, untyped = _scan.scan(lines, THREAD_TYPES)
+    events, problems = stats.events, stats.problems
     for kind, count in others.items():
-        stats.events[kind.decode()] += count
+        events[kind.decode()] += count
     view = memoryview(lines)
+    decode = _DECODER.decode
     for start, end, kind in thread_lines:
-        _thread_event(view[start:end], kind.decode(), source, stats, fragments)
+        line = view[start:end]
+        try:
+            event = decode(line)
+        except msgspec.ValidationError:
+            event = _decode_leniently(line, stats)
+            if event is None:
+                continue
+        except (msgspec.DecodeError, UnicodeDecodeError):  # invalid UTF-8 inside a string: a corrupt line
+            problems["corrupt_line"] += 1
+            continue
+        events[event.type or kind.decode()] += 1
+        produced = event_fragments(event, source)
+        if produced:
+            fragments.extend(produced)
+        else:
+            problems["no_thread"] += 1
     for start, end in untyped:
         try:
             msgspec.json.decode(view[start:end])
-            stats.events["(no type)"] += 1
+            events["(no type)"] += 1
         except (msgspec.DecodeError, UnicodeDecodeError):
-            stats.problems["corrupt_line"] += 1
+            problems["corrupt_line"] += 1
 
 
-def _thread_event(line: bytes, kind: str, source: str, stats: ArchiveStats, fragments: list[dict]) -> None:
-    event = _decode(line, stats)
-    if event is None:
-        return
-    stats.events[event.type or kind] += 1
-    produced = event_fragments(event, source)
-    if not produced:
-        stats.problems["no_thread"] += 1
-    fragments.extend(produced)
-
-
-def _decode(line: bytes, stats: ArchiveStats) -> objects.Event | None:
+def _decode_leniently(line: memoryview, stats: ArchiveStats) -> objects.Event | None:
+    """Drifted types ("id" as a string, numbers as strings…): a lenient conversion, else counted."""
     try:
-        return _DECODER.decode(line)
-    except msgspec.ValidationError:
-        pass
-    except (msgspec.DecodeError, UnicodeDecodeError):  # invalid UTF-8 inside a string: a corrupt line
-        stats.problems["corrupt_line"] += 1
-        return None
-    try:  # drifted types ("id" as a string, numbers as strings…): a lenient conversion
         return msgspec.convert(msgspec.json.decode(line), objects.Event, strict=False)
     except UnicodeDecodeError:
         stats.problems["corrupt_line"] += 1
-        return None
     except (msgspec.ValidationError, msgspec.DecodeError):
         stats.problems["schema_error"] += 1
-        return None
+    return None
 
 
 def event_repo(event: objects.Event) -> tuple[str | None, int | None, str | None]:

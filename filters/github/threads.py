@@ -7,6 +7,8 @@ the most stars any observation reported for its repository.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from filters.decontam.patches import closing_refs
 from filters.github.objects import gc_paused
 from filters.github.render import Builder
@@ -38,25 +40,32 @@ def _join(fragments: list[dict]) -> list[dict]:
 
 
 def _thread(key: tuple[str, int], group: list[dict]) -> dict:
-    group.sort(key=_observed)
-    thread = {"repo": key[0], "number": key[1], "is_pr": any(f["is_pr"] for f in group),
-              "sources": sorted({f["source"] for f in group if f["source"]}),
-              "stars": max((f["stars"] for f in group if f["stars"] is not None), default=None),
+    try:
+        group = sorted(group, key=_OBSERVED)
+    except TypeError:  # a missing time or source (sorts first); `group` is untouched, ties keep their order
+        group = sorted(group, key=_observed)
+    is_pr, sources, stars, comments = False, set(), None, {}
+    for fragment in group:  # in time order: a later version of a comment replaces an earlier one
+        if fragment["is_pr"]:
+            is_pr = True
+        if fragment["source"]:
+            sources.add(fragment["source"])
+        if fragment["stars"] is not None and (stars is None or fragment["stars"] > stars):
+            stars = fragment["stars"]
+        comment = fragment["comment"]
+        if comment is not None:
+            comments[comment["id"]] = comment
+    thread = {"repo": key[0], "number": key[1], "is_pr": is_pr, "sources": sorted(sources), "stars": stars,
               "observations": len(group)}
     latest_first = group[::-1]
     for name in HEADER_FIELDS:  # the latest observation that has it
         for fragment in latest_first:
             found = fragment[name]
-            if found is not None and found != "" and found != []:
+            if found or (found is not None and found != "" and found != []):  # False and 0 are values
                 break
         else:
             found = None
         thread[name] = found
-    comments = {}
-    for fragment in group:
-        comment = fragment["comment"]
-        if comment is not None:
-            comments[comment["id"]] = comment
     thread["comments"] = sorted(comments.values(), key=_comment_order)
     return thread
 
@@ -68,9 +77,12 @@ def _single(key: tuple[str, int], fragment: dict) -> dict:
               "observations": 1}
     for name in HEADER_FIELDS:
         found = fragment[name]
-        thread[name] = found if found is not None and found != "" and found != [] else None
+        thread[name] = found if found or (found is not None and found != "" and found != []) else None
     thread["comments"] = [] if fragment["comment"] is None else [fragment["comment"]]
     return thread
+
+
+_OBSERVED = itemgetter("seen_at", "source")
 
 
 def _observed(fragment: dict) -> tuple[str, str]:

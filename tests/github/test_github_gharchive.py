@@ -157,3 +157,20 @@ def test_whole_file_and_streamed_reads_agree(shared_data, tmp_path, archive):
     garbage.write_bytes(gzip.compress(raw[:cut]) + b"not gzip at all")
     _, damaged = read_archive(str(garbage))
     assert damaged.problems["corrupt_gzip"] == 1 and sum(damaged.events.values()) == raw[:cut].count(b"\n")
+
+
+def test_join_takes_the_latest_observation_and_copes_with_missing_times(archive):
+    """A thread seen in several hours: header fields from the latest observation that has them
+    (False and 0 are values, "" and [] are not), each comment once; a fragment without a time
+    (seen_at None) sorts first instead of failing the join."""
+    fragments, _ = archive
+    issue = next(f for f in fragments if not f["is_pr"] and f["comment"] is None and f["title"])
+    older = {**issue, "seen_at": None, "title": "old title", "state": "open", "labels": ["bug"]}
+    newer = {**issue, "seen_at": "2099-01-01T00:00:00Z", "source": "later", "title": "new title", "labels": [],
+             "state": "", "merged": False}
+    comment = {**issue, "title": None, "body": None, "comment": {"id": 1, "kind": "comment", "author": "a",
+               "created_at": "2015-01-01T00:00:00Z", "body": "hi", "path": None, "diff_hunk": None}}
+    (thread,) = threads.join([newer, comment, issue, older, comment])
+    assert thread["title"] == "new title" and thread["state"] == issue["state"] and thread["merged"] is False
+    assert thread["labels"] == (issue["labels"] or ["bug"]) and thread["observations"] == 5
+    assert [c["id"] for c in thread["comments"]] == [1] and thread["sources"] == sorted({issue["source"], "later"})
