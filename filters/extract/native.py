@@ -65,14 +65,14 @@ NEGATIVE_WORDS = frozenset("""
     nav navbar navigation menu menubar submenu breadcrumb breadcrumbs footer sidebar comment
     comments commentlist disqus reply replies respond share sharing sharer social related
     recommended cookie cookies consent gdpr newsletter subscribe subscription signup login popup
-    modal pagination pager outbrain taboola shoutbox skip readmore recirc author byline
+    modal pagination pager outbrain taboola shoutbox skip readmore recirc author byline syndication
 """.split())
 WEAK_NEGATIVE_WORDS = frozenset("""
     teaser teasers aside discuss discussion follow recommend recommendations trending popular
     more advert advertisement advertising ads ad sponsor sponsored promo promotion banner toolbar
     paging tags tagcloud taglist masthead rss print meta bio copyright contact legal
     disclaimer foot crumbs overlay register rail extra supplemental donate caption credit credits
-    download rating vote
+    download rating vote community embed
 """.split())
 POSITIVE_WORDS = frozenset("""
     article articles articlebody content contents entry post posts story stories text body main

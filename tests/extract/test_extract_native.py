@@ -291,6 +291,16 @@ def test_a_heading_stays_when_text_follows_within_justexts_distance():
     text = extract_html(page).text
     assert "A lead set as a heading" in text and "Jane Doe" not in text
 
+def test_community_notices_and_embeds_are_weak_boilerplate():
+    """Short boxes named community (readability's unlikely candidates) or embed (trafilatura's
+    share tokens) beside the article stay out; the article stays."""
+    page = (f"<html><body><article><h1>Title</h1><p>{PROSE * 4}</p>"
+            "<div class='community-notice'>This post is a blog from our community, not written by the editors.</div>"
+            f"<p>{PROSE * 3}</p><div class='embed-wrapper'>Watch the video of this story on our channel.</div>"
+            f"<p>{PROSE * 2}</p></article></body></html>")
+    text = extract_html(page).text
+    assert text.count("real content") == 9 and "community" not in text and "Watch the video" not in text
+
 def test_pages_of_headings_and_link_heavy_prose_keep_their_text():
     """A site that sets its prose in heading tags (no <p> at all) and a home page whose
     paragraphs are half links keep that text; a menu beside them does not."""
