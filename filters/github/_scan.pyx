@@ -41,15 +41,25 @@ cdef Py_ssize_t _kind(const unsigned char *line, Py_ssize_t n, Py_ssize_t *kind_
     return -1
 
 
+cdef enum:
+    SEEN = 64  # distinct event types remembered in C (GH Archive has ~20; more go through a dict)
+
+
 def scan(const unsigned char[::1] buffer not None, frozenset thread_kinds not None):
     """Lines of `buffer` (split on \\n; the last may lack one) →
     (counts: {kind: lines} of the typed lines whose kind is not in `thread_kinds`,
      threads: [(start, end, kind)] of the lines whose kind is, in order,
-     untyped: [(start, end)] of the lines with no type that are not blank, in order)."""
-    cdef Py_ssize_t n = buffer.shape[0], start = 0, end, a, b, i
+     untyped: [(start, end)] of the lines with no type that are not blank, in order).
+
+    A type already seen is recognised by comparing bytes (no Python object per line)."""
+    cdef Py_ssize_t n = buffer.shape[0], start = 0, end, a, b, i, length, seen = 0, k
     cdef const unsigned char *data
     cdef const unsigned char *newline
-    counts, threads, untyped = {}, [], []
+    cdef const unsigned char *seen_at[SEEN]  # where each seen type's name is in `buffer`
+    cdef Py_ssize_t seen_length[SEEN]
+    cdef Py_ssize_t seen_lines[SEEN]
+    cdef bint seen_thread[SEEN]
+    counts, threads, untyped, names = {}, [], [], []
     if n == 0:
         return counts, threads, untyped
     data = &buffer[0]
@@ -58,11 +68,29 @@ def scan(const unsigned char[::1] buffer not None, frozenset thread_kinds not No
         end = n if newline == NULL else newline - data
         a = _kind(data + start, end - start, &b)
         if a >= 0:
-            kind = data[start + a:start + b]
-            if kind in thread_kinds:
-                threads.append((start, end, kind))
+            length = b - a
+            k = 0
+            while k < seen and not (seen_length[k] == length and memcmp(seen_at[k], data + start + a, length) == 0):
+                k += 1
+            if k == seen:
+                kind = data[start + a:start + b]
+                if seen == SEEN:  # past the table: counted through Python objects
+                    if kind in thread_kinds:
+                        threads.append((start, end, kind))
+                    else:
+                        counts[kind] = counts.get(kind, 0) + 1
+                    start = end + 1
+                    continue
+                names.append(kind)
+                seen_at[k] = data + start + a
+                seen_length[k] = length
+                seen_lines[k] = 0
+                seen_thread[k] = kind in thread_kinds
+                seen += 1
+            if seen_thread[k]:
+                threads.append((start, end, names[k]))
             else:
-                counts[kind] = counts.get(kind, 0) + 1
+                seen_lines[k] += 1
         else:
             i = start
             while i < end and _space(data[i]):
@@ -70,4 +98,7 @@ def scan(const unsigned char[::1] buffer not None, frozenset thread_kinds not No
             if i < end:
                 untyped.append((start, end))
         start = end + 1
+    for k in range(seen):
+        if seen_lines[k]:
+            counts[names[k]] = counts.get(names[k], 0) + seen_lines[k]
     return counts, threads, untyped

@@ -118,12 +118,14 @@ def test_2012_event_layout_gives_the_same_threads(events, tmp_path):
 
 def test_scanner_reads_a_lines_type_as_its_first_event_type_match():
     """_scan.pyx (C) against the rule it implements, gharchive.EVENT_TYPE's first match per line:
-    nested "type" keys, spaces, near misses, blank and binary lines, a last line without \\n."""
+    nested "type" keys, spaces, near misses, blank and binary lines, a last line without \\n, and
+    more distinct types than the scanner keeps in its C table."""
     lines = [b'{"id":"1","type":"PushEvent","payload":{}}', b"", b"  \t", b'{"type":"User"}',
              b'{"payload":{"user":{"type":"User"}},"type": \t"IssuesEvent"}', b'{"type":"Event"}',
              b'{"type":"AEvent"}', b'{"type":"PushEventX"}', b'{"type":"type":"ForkEvent"}',
              b'{"type":"Push1Event"}', b"\x00\x01 binary", b'{"type":"PushEvent"', b'"type"', b'"type":',
              b'{"type":"IssueCommentEvent"', b'{"kind":"x"}', b'{"type":"PullRequestEvent"}']
+    lines += [b'{"type":"X%s%sEvent"}' % (bytes([65 + i // 26]), bytes([97 + i % 26])) for i in range(70)] * 2
     buffer = b"\n".join(lines)
     counts, thread_lines, untyped = _scan.scan(buffer, THREAD_TYPES)
     expected_counts, expected_threads, expected_untyped, start = Counter(), [], [], 0
@@ -138,7 +140,7 @@ def test_scanner_reads_a_lines_type_as_its_first_event_type_match():
             expected_untyped.append(span)
         start += len(line) + 1
     assert counts == dict(expected_counts) and thread_lines == expected_threads and untyped == expected_untyped
-    assert counts == {b"PushEvent": 2, b"AEvent": 1, b"ForkEvent": 1} and len(thread_lines) == 3
+    assert len(counts) == 73 and counts[b"PushEvent"] == 2 and counts[b"XCrEvent"] == 2 and len(thread_lines) == 3
 
 
 def test_whole_file_and_streamed_reads_agree(shared_data, tmp_path, archive):
