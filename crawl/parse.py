@@ -54,7 +54,7 @@ def parse_html(body: bytes, x_robots_tag: str = "") -> PageInfo:
         node.decompose()
     root = tree.body or tree.root
     info.text = " ".join(root.text(separator=" ").split()) if root else ""
-    info.words = int(segment.count([info.text], whole_words=True)[0]) if info.text else 0
+    info.words = segment.count_one(info.text, whole_words=True)
     if base_href:
         info.links.insert(0, "\0base:" + base_href)
     return info

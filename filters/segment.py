@@ -30,6 +30,7 @@ words is ~1.8x as many segments for Chinese text: `SEGMENTS_PER_WORD`.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -178,6 +179,26 @@ def spans(texts, whole_words: bool = False) -> Spans:
 def count(texts, whole_words: bool = False) -> np.ndarray:
     """Segments per text (int64); a null text has 0."""
     return spans(texts, whole_words).counts()
+
+
+_ASCII_SEGMENT = {False: re.compile(r"[A-Za-z0-9]+"), True: re.compile(r"\S*[A-Za-z0-9]\S*")}
+_NO_ASCII_ALNUM_TOKEN = re.compile(r"(?<!\S)[^\sA-Za-z0-9]*[^\s\x00-\x7f][^\sA-Za-z0-9]*(?!\S)")
+_UNSPACED_CHAR = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi - 1)}" for lo, hi in UNSPACED_RANGES) + "]")
+
+
+def count_one(text: str, whole_words: bool = False) -> int:
+    """`count([text])[0]` for one text, without the batch set-up (~3 ms a page for the crawler).
+    Whole words of a text without unspaced-script characters are its str.split() tokens holding a
+    letter, mark or digit: one regular expression counts those holding an ASCII one, and the few
+    tokens left (non-ASCII, like "¶" or "naïve"-less "é") are checked character by character.
+    Segments of an ASCII text: runs of ASCII letters and digits. Anything else: `count`."""
+    if text.isascii():
+        return len(_ASCII_SEGMENT[whole_words].findall(text))
+    if whole_words and not _UNSPACED_CHAR.search(text):
+        rest = _NO_ASCII_ALNUM_TOKEN.findall(text)
+        return len(_ASCII_SEGMENT[True].findall(text)) + sum(
+            any(_char_class(ord(char)) == WORD for char in token) for token in rest)
+    return int(count([text], whole_words)[0])
 
 
 def split(text: str, whole_words: bool = False) -> list[str]:

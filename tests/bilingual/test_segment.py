@@ -71,6 +71,25 @@ def test_batch_counts_match_plain_python_on_real_text(ccnet_zh, ccnet_en):
             assert segment.split(text, whole) == _reference_split(text, whole)
 
 
+def test_one_text_counts_equal_the_batch_counts(ccnet_zh, ccnet_en, shared_data):
+    """count_one's regular expressions give exactly the definition's counts: on real English pages
+    (with their "¶", "—", "’"), real Chinese text, and random strings of every ASCII character
+    (controls, \\x1c-\\x1f...) mixed with non-ASCII spaces, marks, numbers and letters."""
+    import random
+
+    from crawl.parse import parse_html
+
+    rng = random.Random(7)
+    pool = [chr(c) for c in range(128)] + list("¶—’éü\u0301\u00a0\u2003\u3000\x85中ภ٣²½ⅫАб𝐀\U00020000")
+    fuzz = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(30000)]
+    pages = sorted((shared_data / "trafilatura").rglob("*.html"))[:40]
+    page_texts = [parse_html(p.read_bytes()).text for p in pages]
+    texts = [*ccnet_en, *ccnet_zh[:30], *page_texts, *fuzz, ""]
+    assert sum(not t.isascii() for t in page_texts) > 10
+    for whole in (False, True):
+        assert [segment.count_one(t, whole) for t in texts] == segment.count(texts, whole).tolist()
+
+
 def test_a_chinese_document_is_never_one_word(ccnet_zh):
     """Whitespace words undercount Chinese by ~10x and more; segments count its characters."""
     counts = segment.count(ccnet_zh)
