@@ -181,23 +181,27 @@ def count(texts, whole_words: bool = False) -> np.ndarray:
     return spans(texts, whole_words).counts()
 
 
-_ASCII_SEGMENT = {False: re.compile(r"[A-Za-z0-9]+"), True: re.compile(r"\S*[A-Za-z0-9]\S*")}
-_NO_ASCII_ALNUM_TOKEN = re.compile(r"(?<!\S)[^\sA-Za-z0-9]*[^\s\x00-\x7f][^\sA-Za-z0-9]*(?!\S)")
+_ASCII_RUN = re.compile(r"[A-Za-z0-9]+")
+_TOKEN_WITHOUT_ASCII_ALNUM = re.compile(r"(?<!\S)[^\sA-Za-z0-9]+(?!\S)")
 _UNSPACED_CHAR = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi - 1)}" for lo, hi in UNSPACED_RANGES) + "]")
+
+
+@lru_cache(maxsize=4096)
+def _has_word_char(token: str) -> bool:
+    return not token.isascii() and any(_char_class(ord(char)) == WORD for char in token)
 
 
 def count_one(text: str, whole_words: bool = False) -> int:
     """`count([text])[0]` for one text, without the batch set-up (~3 ms a page for the crawler).
     Whole words of a text without unspaced-script characters are its str.split() tokens holding a
-    letter, mark or digit: one regular expression counts those holding an ASCII one, and the few
-    tokens left (non-ASCII, like "¶" or "naïve"-less "é") are checked character by character.
-    Segments of an ASCII text: runs of ASCII letters and digits. Anything else: `count`."""
-    if text.isascii():
-        return len(_ASCII_SEGMENT[whole_words].findall(text))
+    letter, mark or digit: all tokens, less those (found by one regular expression) with no ASCII
+    letter or digit and no other letter, mark or digit ("|", "¶", "—"). Segments of an ASCII text
+    are its runs of ASCII letters and digits. Any other text goes through `count`."""
     if whole_words and not _UNSPACED_CHAR.search(text):
-        rest = _NO_ASCII_ALNUM_TOKEN.findall(text)
-        return len(_ASCII_SEGMENT[True].findall(text)) + sum(
-            any(_char_class(ord(char)) == WORD for char in token) for token in rest)
+        no_word = sum(not _has_word_char(token) for token in _TOKEN_WITHOUT_ASCII_ALNUM.findall(text))
+        return len(text.split()) - no_word
+    if not whole_words and text.isascii():
+        return len(_ASCII_RUN.findall(text))
     return int(count([text], whole_words)[0])
 
 
