@@ -111,6 +111,7 @@ def crawl_ours(base_url: str, classifier: str = "hashed", polite: bool = False) 
     from crawl.config import CrawlConfig
     from crawl.crawler import Crawler
     from crawl.selection.classifier import make_classifier
+    from filters import segment
     from pipeline.config import load_config
 
     sets = ["crawl.allow_networks=[127.0.0.0/8]", "crawl.max_depth=100", "crawl.concurrency=16",
@@ -119,6 +120,7 @@ def crawl_ours(base_url: str, classifier: str = "hashed", polite: bool = False) 
              ["crawl.max_pages=100000", "crawl.min_host_delay=0", "crawl.host_delay_factor=0"])
     settings = CrawlConfig.model_validate(load_config(None, sets)["crawl"])
     make_classifier(classifier).classify(["warm up the model outside the timed section"])
+    segment.count(["and the word counter (pyarrow imports pandas on its first array): 中文"])
     with tempfile.TemporaryDirectory() as tmp:
         crawler = Crawler(settings, Path(tmp))
         with timed() as probe:
