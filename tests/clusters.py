@@ -38,30 +38,42 @@ def _wait_for(log: Path, text: str, proc: subprocess.Popen, timeout: float = 240
 @contextmanager
 def spark_standalone(workdir: Path, cores: int = 2, memory: str = "3g") -> Iterator[str]:
     """Yield spark://127.0.0.1:PORT of a running master with one registered worker."""
+    with spark_workers(workdir, 1, cores, memory) as (url, _):
+        yield url
+
+
+@contextmanager
+def spark_workers(workdir: Path, workers: int, cores: int, memory: str) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """A master with `workers` registered workers: (its URL, the worker processes). Each worker
+    leads its own process group (its executors and their Python workers are in it), so
+    `os.killpg(worker.pid, SIGKILL)` loses a machine's worth of executors at once."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", SPARK_WORKER_DIR=str(workdir / "work"),
-               PYSPARK_PYTHON=sys.executable)
+    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable)
     env.pop("SPARK_CONF_DIR", None)  # the pipeline's log4j config hides the INFO lines awaited here
     port = free_port()
     url = f"spark://127.0.0.1:{port}"
     klass = str(BIN / "spark-class")
-    master_log, worker_log = workdir / "master.log", workdir / "worker.log"
+    master_log = workdir / "master.log"
     master = subprocess.Popen(
         [klass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
          "--webui-port", str(free_port())],
         stdout=master_log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    worker = None
+    started: list[subprocess.Popen] = []
     try:
         _wait_for(master_log, "I have been elected leader", master)
-        worker = subprocess.Popen(
-            [klass, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1",
-             "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port())],
-            stdout=worker_log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        _wait_for(worker_log, "Successfully registered with master", worker)
-        yield url
+        for i in range(workers):
+            log = workdir / f"worker-{i}.log"
+            worker = subprocess.Popen(
+                [klass, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1",
+                 "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port())],
+                stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                env=dict(env, SPARK_WORKER_DIR=str(workdir / f"work-{i}")))
+            started.append(worker)
+            _wait_for(log, "Successfully registered with master", worker)
+        yield url, started
     finally:
-        for proc in (worker, master):
-            if proc is not None and proc.poll() is None:
+        for proc in (*started, master):
+            if proc.poll() is None:
                 proc.terminate()
                 try:
                     proc.wait(20)

@@ -1,0 +1,80 @@
+"""Executor loss on a real cluster: a Spark standalone master with two workers on loopback; one
+worker (its JVM, its executor and their Python workers) is SIGKILLed while stage 8 runs. Spark
+reschedules the lost tasks on the surviving worker, and the output equals the local run's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.runner import run_stage
+from tests.clusters import spark_workers
+from tests.reliability.inputs import config, write_parts
+from tests.tokenize.corpus import web_rows
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+SHARDS = 12  # stage 8's partitions are its shards
+
+
+def _rows(shared: Path, copies: int) -> list[dict]:
+    """Real CCNet documents, repeated under new ids, so each shard takes a few seconds of a core."""
+    rows = web_rows(shared)
+    return [dict(row, id=f"{row['id']}-{k}") for k in range(copies) for row in rows]
+
+
+def _submit(run: Path, master: str, settings: list[str]) -> subprocess.Popen:
+    sets = [a for s in settings for a in ("--set", s)]
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "submit", "stage-8", "--run", str(run),
+                             "--master", master, *sets], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_first_part(run: Path, job: subprocess.Popen, timeout: float = 600) -> None:
+    markers = run / "stage-8" / "_parts"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if markers.is_dir() and any(p.suffix == ".json" for p in markers.iterdir()):
+            return
+        assert job.poll() is None, job.stdout.read()[-3000:]
+        time.sleep(0.1)
+    raise AssertionError("no partition committed in time")
+
+
+def test_a_worker_killed_mid_stage_changes_nothing(shared_data, tmp_path):
+    rows = _rows(shared_data, copies=max(1, 12_000 // len(web_rows(shared_data))))
+    shard_tokens = sum(len(r["text"]) for r in rows) // 4 // SHARDS  # ~4 characters a token: ~12 shards
+    settings = config(f"tokenize.inputs=[{write_parts(rows, tmp_path / 'in', 4)}]", "tokenize.mixture.tier={}",
+                      f"tokenize.shard_tokens={shard_tokens}")
+    local = tmp_path / "local"
+    expected = run_stage(8, str(local), load_config(None, settings))
+
+    with spark_workers(tmp_path / "cluster", workers=2, cores=1, memory="2g") as (master, workers):
+        job = _submit(tmp_path / "cluster-run", master, settings)
+        _wait_for_first_part(tmp_path / "cluster-run", job)
+        victim = workers[1]
+        assert any((tmp_path / "cluster" / "work-1").rglob("stderr")), "the second worker ran no executor"
+        os.killpg(victim.pid, signal.SIGKILL)
+        log = job.communicate(timeout=900)[0]
+        assert job.returncode == 0, log[-3000:]
+        committed_after_kill = len(list((tmp_path / "cluster-run" / "stage-8" / "_parts").glob("*.json")))
+
+    manifest = json.loads((tmp_path / "cluster-run" / "stage-8" / "_manifest.json").read_text())
+    assert victim.poll() is not None
+    lost = [line for line in log.splitlines() if "lost" in line.lower() and "executor" in line.lower()]
+    print("\n".join(lost))
+    assert lost, log[-3000:]
+    assert committed_after_kill == len(expected["files"]) >= SHARDS // 2
+    assert manifest["engine"] == "spark"
+    assert manifest["rows_in"] == expected["rows_in"] == len(rows)
+    assert manifest["rows_out"] == expected["rows_out"] > 0
+    assert [f["sha256"] for f in manifest["files"]] == [f["sha256"] for f in expected["files"]]
+    assert manifest["dropped"] == expected["dropped"]
