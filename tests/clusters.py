@@ -81,30 +81,61 @@ def spark_workers(workdir: Path, workers: int, cores: int, memory: str) -> Itera
                     proc.kill()
 
 
+RAY_ENV = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
+
+
 @contextmanager
-def ray_head() -> Iterator[str]:
+def ray_head(num_cpus: int = 2) -> Iterator[str]:
     """Yield the address (127.0.0.1:PORT) of a Ray head started with `ray start --head`."""
     import shutil
     import tempfile
 
     workdir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's unix sockets live under it
     port = free_port()
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
-    cmd = [str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-           "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
-           "--temp-dir", workdir]
-    # every listening port chosen free, so a second Ray on the machine (the default ports) is no clash
-    for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
-                 "--metrics-export-port", "--node-manager-port", "--object-manager-port", "--runtime-env-agent-port"):
-        cmd += [flag, str(free_port())]
-    started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    if started.returncode != 0:
-        raise RuntimeError(f"ray start --head failed ({started.returncode}): {started.stderr[-2000:]}")
+    _ray_start(["--head", "--port", str(port), "--include-dashboard", "false", "--disable-usage-stats",
+                "--temp-dir", workdir], num_cpus)
     try:
         yield f"127.0.0.1:{port}"
     finally:
         _stop_ray_under(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ray_worker_node(address: str, num_cpus: int = 1) -> int:
+    """Join a second node (its own raylet and workers) to the head at `address`; return its
+    node-manager port, which names its processes for `kill_ray_node`."""
+    port = free_port()
+    _ray_start(["--address", address, "--node-manager-port", str(port)], num_cpus, skip=("--node-manager-port",))
+    return port
+
+
+def kill_ray_node(node_manager_port: int) -> int:
+    """SIGKILL one node's raylet and every process under it (its workers): a machine lost.
+    Returns how many processes were killed."""
+    import psutil
+
+    flag = f"--node_manager_port={node_manager_port}"
+    raylets = [p for p in psutil.process_iter(["cmdline"]) if flag in (p.info["cmdline"] or [])]
+    doomed = [*raylets, *(c for r in raylets for c in r.children(recursive=True))]
+    for proc in doomed:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(doomed, timeout=30)
+    return len(doomed)
+
+
+def _ray_start(args: list[str], num_cpus: int, skip: tuple[str, ...] = ()) -> None:
+    cmd = [str(BIN / "ray"), "start", "--node-ip-address", "127.0.0.1", "--num-cpus", str(num_cpus), *args]
+    # every listening port chosen free, so a second Ray on the machine (the default ports) is no clash
+    for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--metrics-export-port",
+                 "--node-manager-port", "--object-manager-port", "--runtime-env-agent-port"):
+        if flag not in skip:
+            cmd += [flag, str(free_port())]
+    started = subprocess.run(cmd, env=RAY_ENV, capture_output=True, text=True, timeout=180)
+    if started.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[1:4])} failed ({started.returncode}): {started.stderr[-2000:]}")
 
 
 def _stop_ray_under(workdir: str) -> None:

@@ -21,6 +21,7 @@ class RayEngine:
         self.config = config
         self._session = None
         self._started = False
+        self._auth_mode: str | None = None
 
     def start(self) -> None:
         """Connect to (or start) Ray; for stages that drive Ray themselves (an actor pool)."""
@@ -45,6 +46,7 @@ class RayEngine:
             kwargs.pop("include_dashboard")
         elif self.config["ray"]["num_cpus"]:
             kwargs["num_cpus"] = int(self.config["ray"]["num_cpus"])
+        self._auth_mode = os.environ.get("RAY_AUTH_MODE")
         ray.init(**kwargs)
         self._started = True
 
@@ -69,6 +71,17 @@ class RayEngine:
 
             ray.shutdown()
             self._started = False
+            _restore_env("RAY_AUTH_MODE", self._auth_mode)
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    """Undo what ray.init left in os.environ: a local Ray sets RAY_AUTH_MODE=token for the rest
+    of the process, and a later connection of this process (or of a child it starts) to a cluster
+    without token auth then fails with OwnerDiedError as soon as a task runs on another node."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 __all__ = ["RayEngine", "PROJECT_ROOT"]

@@ -1,10 +1,7 @@
-"""Executor loss on a real cluster: a Spark standalone master with two workers on loopback; one
-worker (its JVM, its executor and their Python workers) is SIGKILLed while stage 8 runs. Spark
-reschedules the lost tasks on the surviving worker, and the output equals the local run's.
-
-(A Ray version, a head plus a second node joined on loopback, passed alone but failed in a full
-CI run: the driver registered under the machine's address, 192.0.2.2, and the second node's
-tasks could not fetch its objects, OwnerDiedError. Not kept until that is understood.)"""
+"""Executor loss on a real cluster: a Spark standalone master with two workers on loopback, or a
+Ray head with a second node; one worker machine (Spark: its worker JVM, executor and Python
+workers; Ray: its raylet and workers) is SIGKILLed while stage 8 runs. The engine reschedules the
+lost tasks on what is left, and the output equals the local run's."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.runner import run_stage
-from tests.clusters import spark_workers
+from tests.clusters import kill_ray_node, ray_head, ray_worker_node, spark_workers
 from tests.reliability.inputs import config, write_parts
 from tests.tokenize.corpus import web_rows
 
@@ -95,3 +92,23 @@ def test_a_spark_worker_killed_mid_stage_changes_nothing(stage_8, tmp_path):
     print("\n".join(lost))
     assert lost, log[-3000:]
     _same_output(tmp_path / "cluster-run", expected, "spark")
+
+
+def test_a_ray_node_killed_mid_stage_changes_nothing(stage_8, tmp_path):
+    settings, expected = stage_8
+    run = tmp_path / "ray-run"
+    with ray_head(num_cpus=1) as address:
+        node = ray_worker_node(address, num_cpus=1)
+        try:
+            job = subprocess.Popen(
+                [sys.executable, "-m", "pipeline", "run", "stage-8", "--run", str(run),
+                 *(a for s in [*settings, "engine=ray", f"ray.address={address}"] for a in ("--set", s))],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            assert _wait_for_first_part(run, job) < len(expected["files"])
+            killed = kill_ray_node(node)
+            log = job.communicate(timeout=900)[0]
+        finally:
+            kill_ray_node(node)
+    assert killed >= 2, "the second node's raylet and at least one worker of it"
+    assert job.returncode == 0, log[-3000:]
+    _same_output(run, expected, "ray")
