@@ -18,8 +18,11 @@ from collections import Counter
 
 import msgspec
 
+from filters.extract.loader import load_extension
 from filters.github import objects
 from pipeline import io
+
+_fragments = load_extension("filters.github._fragments")  # the fragment builders GH Archive events use
 
 
 class ApiCommit(msgspec.Struct):
@@ -118,7 +121,7 @@ def _record(record: dict, request, source, fragments, commits, stars) -> str:
             repo = objects.repo_from_url(obj.url) or objects.repo_from_url(getattr(obj, "repository_url", None)) or req_repo
             if not repo:
                 return "no_repo"
-            fragment = (objects.pull_fragment if is_pull else objects.issue_fragment)(repo, obj, source, None)
+            fragment = (_fragments.pull_fragment if is_pull else _fragments.issue_fragment)(repo, obj, source, None)
             return _keep(fragment, fragments, "pull" if is_pull else "issue")
         if "diff_hunk" in record or "submitted_at" in record or "issue_url" in record:
             is_review = "submitted_at" in record and "diff_hunk" not in record
@@ -127,7 +130,7 @@ def _record(record: dict, request, source, fragments, commits, stars) -> str:
             repo = objects.repo_from_url(url) or req_repo
             number = objects.number_from_url(url) or req_number
             is_pr = is_review or "diff_hunk" in record or "/pulls/" in (url or "")
-            fragment = objects.comment_fragment(repo, number, is_pr, comment, source, None) if repo and number else None
+            fragment = _fragments.comment_fragment(repo, number, is_pr, comment, source, None) if repo and number else None
             return _keep(fragment, fragments, "comment")
     except msgspec.ValidationError:
         return "schema_error"

@@ -1,4 +1,5 @@
-"""Build filters/github/_scan (Cython: the GH Archive line scanner) in place.
+"""Build filters/github's compiled parts in place (Cython): _scan (the GH Archive line scanner)
+and _fragments (decoded events → fragments).
 
     .venv/bin/python filters/github/build_native.py      (run by `make setup`)
 """
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    extension = Extension("filters.github._scan", ["filters/github/_scan.pyx"], extra_compile_args=["-O2"])
-    setup(name="scan", py_modules=[], script_args=["build_ext", "--inplace", "--build-temp", "build/scan"],
-          ext_modules=cythonize([extension], language_level=3, quiet=True))
+    extensions = [Extension(f"filters.github.{name}", [f"filters/github/{name}.pyx"], extra_compile_args=["-O2"])
+                  for name in ("_scan", "_fragments")]
+    setup(name="github-native", py_modules=[], script_args=["build_ext", "--inplace", "--build-temp", "build/scan"],
+          ext_modules=cythonize(extensions, language_level=3, quiet=True))

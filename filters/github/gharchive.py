@@ -34,8 +34,9 @@ except ImportError:  # pragma: no cover
 
 try:
     _scan = load_extension("filters.github._scan")
+    _fragments = load_extension("filters.github._fragments")
 except ImportError as exc:
-    raise ImportError("filters.github._scan is not built: run `make setup` "
+    raise ImportError("filters.github's compiled parts are not built: run `make setup` "
                       "(or .venv/bin/python filters/github/build_native.py)") from exc
 
 try:  # Debian's libdeflate0 (Makefile sysdeps); without it every file is streamed
@@ -51,14 +52,12 @@ except OSError:  # pragma: no cover
 THREAD_EVENTS = frozenset({"PullRequestEvent", "IssuesEvent", "IssueCommentEvent", "PullRequestReviewEvent",
                            "PullRequestReviewCommentEvent"})
 EVENT_TYPE = re.compile(rb'"type":\s*"([A-Za-z]+Event)"')  # a line's type: its first match (_scan.pyx too)
-PR_EVENTS = frozenset({"PullRequestEvent", "PullRequestReviewEvent", "PullRequestReviewCommentEvent"})
 THREAD_TYPES = frozenset(t.encode() for t in THREAD_EVENTS)
 BLOCK = 4 << 20
 WHOLE_LIMIT = 512 << 20  # inflated bytes held at once; a larger file is streamed
 KEEP_LIMIT = 256 << 20  # the largest buffer a thread keeps for its next file
 _buffers = threading.local()
 _POPULATE = getattr(mmap, "MAP_POPULATE", 0)
-_DECODER = msgspec.json.Decoder(objects.Event)
 
 
 @dataclass
@@ -171,90 +170,17 @@ def read_archive(path: str, source: str | None = None) -> tuple[list[dict], Arch
 
 
 def read_lines(lines: bytes | bytearray | memoryview, source: str, stats: ArchiveStats, fragments: list[dict]) -> None:
-    """One run of event lines: types counted in C, thread events decoded, untyped lines checked."""
+    """One run of event lines: types counted in C, thread events decoded and made into fragments
+    (compiled: _fragments.pyx), untyped lines checked."""
     others, thread_lines, untyped = _scan.scan(lines, THREAD_TYPES)
     events, problems = stats.events, stats.problems
     for kind, count in others.items():
         events[kind.decode()] += count
+    _fragments.read_events(lines, thread_lines, source, events, problems, fragments)
     view = memoryview(lines)
-    decode = _DECODER.decode
-    for start, end, kind in thread_lines:
-        line = view[start:end]
-        try:
-            event = decode(line)
-        except msgspec.ValidationError:
-            event = _decode_leniently(line, stats)
-            if event is None:
-                continue
-        except (msgspec.DecodeError, UnicodeDecodeError):  # invalid UTF-8 inside a string: a corrupt line
-            problems["corrupt_line"] += 1
-            continue
-        events[event.type or kind.decode()] += 1
-        produced = event_fragments(event, source)
-        if produced:
-            fragments.extend(produced)
-        else:
-            problems["no_thread"] += 1
     for start, end in untyped:
         try:
             msgspec.json.decode(view[start:end])
             events["(no type)"] += 1
         except (msgspec.DecodeError, UnicodeDecodeError):
             problems["corrupt_line"] += 1
-
-
-def _decode_leniently(line: memoryview, stats: ArchiveStats) -> objects.Event | None:
-    """Drifted types ("id" as a string, numbers as strings…): a lenient conversion, else counted."""
-    try:
-        return msgspec.convert(msgspec.json.decode(line), objects.Event, strict=False)
-    except UnicodeDecodeError:
-        stats.problems["corrupt_line"] += 1
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        stats.problems["schema_error"] += 1
-    return None
-
-
-def event_repo(event: objects.Event) -> tuple[str | None, int | None, str | None]:
-    """(owner/name, stars, language) of an event, from either repo layout."""
-    if event.repo is not None and event.repo.name and "/" in event.repo.name:
-        return event.repo.name, None, None
-    old = event.repository
-    if old is not None and old.name and old.owner:
-        stars = old.stargazers if old.stargazers is not None else old.watchers
-        return f"{old.owner}/{old.name}", stars, old.language
-    if event.repo is not None:
-        return objects.repo_from_url(event.repo.url), None, None
-    return None, None, None
-
-
-def event_fragments(event: objects.Event, source: str) -> list[dict]:
-    repo, stars, language = event_repo(event)
-    payload = event.payload
-    if not repo or payload is None:
-        return []
-    at = event.created_at
-    fragments = []
-    if payload.pull_request is not None:
-        pull = objects.pull_fragment(repo, payload.pull_request, source, at)
-        if pull is not None:
-            fragments.append(pull)
-    issue = payload.issue
-    if isinstance(issue, objects.Issue):
-        found = objects.issue_fragment(repo, issue, source, at)
-        if found is not None:
-            fragments.append(found)
-    number = fragments[0]["number"] if fragments else payload.number
-    if number is not None and (payload.comment is not None or payload.review is not None):
-        is_pr = event.type in PR_EVENTS or any(f["is_pr"] for f in fragments)
-        for comment in (payload.comment, payload.review):
-            if comment is not None:
-                found = objects.comment_fragment(repo, number, is_pr, comment, source, at)
-                if found is not None:
-                    fragments.append(found)
-    if stars is not None or language:  # 2011-2014 events: the repository record's stars and language
-        for fragment in fragments:
-            if stars is not None and fragment["stars"] is None:
-                fragment["stars"] = stars
-            if language and not fragment["repo_language"]:
-                fragment["repo_language"] = language
-    return fragments

@@ -1,8 +1,8 @@
 """GitHub API objects (issues, pulls, comments, reviews, repos, commits) as typed structs → fragments.
 
 GH Archive events carry the same API objects as the REST API, so both sources go through the
-structs below and `fragments_from_*`: a PR read from an event and the same PR read from a
-recorded API response give the same fragment. Every field is optional (schema drift across
+structs below and the same fragment builders (compiled: _fragments.pyx): a PR read from an event
+and the same PR read from a recorded API response give the same fragment. Every field is optional (schema drift across
 years: older events lack fields, newer ones add many; unknown fields are skipped by msgspec
 without building Python objects; fields we never read are left out for the same reason: they
 cost decoding time, and their drift should not reject an event). Structs hold no cycles, so they
@@ -187,65 +187,6 @@ def timestamp(value: str | None) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _login(user) -> str | None:
-    if isinstance(user, str):
-        return user
-    return user.login if user is not None else None
-
-
-def _labels(labels: list[Label] | None) -> list[str]:
-    return [label.name for label in labels if label.name] if labels else []
-
-
-# Fragments are built as dict literals (one per kind, same keys in the order of FRAGMENT): the
-# GH Archive reader makes ~2,000 an hour, and building them by update() cost more than decoding.
-def pull_fragment(repo: str, pr: PullRequest, source: str, seen_at: str | None) -> dict | None:
-    number = pr.number if pr.number is not None else number_from_url(pr.url or pr.html_url)
-    if number is None:
-        return None
-    base, head = pr.base, pr.head
-    base_repo = base.repo if base is not None else None
-    return {"repo": repo, "number": number, "is_pr": True, "source": source, "seen_at": timestamp(seen_at),
-            "title": pr.title, "body": pr.body, "author": _login(pr.user), "state": pr.state,
-            "created_at": timestamp(pr.created_at), "closed_at": timestamp(pr.closed_at),
-            "merged": bool(pr.merged) if pr.merged is not None else (pr.merged_at is not None or None),
-            "labels": _labels(pr.labels), "base_sha": base.sha if base is not None else None,
-            "head_sha": head.sha if head is not None else None, "merge_commit_sha": pr.merge_commit_sha,
-            "stars": base_repo.stargazers_count if base_repo is not None else None,
-            "repo_language": base_repo.language if base_repo is not None else None, "comment": None}
-
-
-def issue_fragment(repo: str, issue: Issue, source: str, seen_at: str | None) -> dict | None:
-    number = issue.number if issue.number is not None else number_from_url(issue.url or issue.html_url)
-    if number is None:
-        return None
-    return {"repo": repo, "number": number, "is_pr": issue.pull_request is not None, "source": source,
-            "seen_at": timestamp(seen_at), "title": issue.title, "body": issue.body, "author": _login(issue.user),
-            "state": issue.state, "created_at": timestamp(issue.created_at), "closed_at": timestamp(issue.closed_at),
-            "merged": None, "labels": _labels(issue.labels), "base_sha": None, "head_sha": None,
-            "merge_commit_sha": None, "stars": None, "repo_language": None, "comment": None}
-
-
-def comment_fragment(repo: str, number: int, is_pr: bool, comment: Comment | Review, source: str,
-                     seen_at: str | None) -> dict | None:
-    if comment.id is None:
-        return None
-    if isinstance(comment, Review):
-        if not comment.body:
-            return None  # an approval without words is not part of the dialogue
-        kind, created, path, hunk = "review", comment.submitted_at, None, None
-    else:
-        kind = "review_comment" if comment.diff_hunk is not None or comment.pull_request_url else "comment"
-        created, path, hunk = comment.created_at, comment.path, comment.diff_hunk
-    return {"repo": repo, "number": number, "is_pr": is_pr, "source": source, "seen_at": timestamp(seen_at),
-            "title": None, "body": None, "author": None, "state": None, "created_at": None, "closed_at": None,
-            "merged": None, "labels": None, "base_sha": None, "head_sha": None, "merge_commit_sha": None,
-            "stars": None, "repo_language": None,
-            "comment": {"id": comment.id, "kind": kind, "author": _login(comment.user),
-                        "created_at": timestamp(created), "body": comment.body or "", "path": path,
-                        "diff_hunk": hunk}}
 
 
 def number_from_url(url: str | None) -> int | None:
