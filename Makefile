@@ -70,8 +70,8 @@ $(STATIC_QUALITY): filters/quality/static_embed.py $(STAMP)
 $(STATIC_EMBED): filters/embed/distill.py $(STAMP) | sysdeps
 	$(PY) -m filters.embed.distill
 
-# Stage 7's GH Archive line scanner and fragment builders in C (Cython): filters/github/_scan.pyx, _fragments.pyx.
-$(GITHUB_NATIVE): filters/github/_scan.pyx filters/github/_fragments.pyx filters/github/build_native.py $(STAMP)
+# Stage 7's GH Archive line scanner and fragment builders in C (Cython): filters/github/_scan.pyx, _fragments.pyx, _event_json.h.
+$(GITHUB_NATIVE): filters/github/_scan.pyx filters/github/_fragments.pyx filters/github/_event_json.h filters/github/build_native.py $(STAMP)
 	$(PY) filters/github/build_native.py >/dev/null
 	touch $(GITHUB_NATIVE)
 

@@ -1,8 +1,8 @@
 """Stage 7 benchmarks, per core, same run:
 
 - github.gharchive: real GH Archive events → joined PR/issue threads (ours: whole-file inflate by
-  libdeflate, every line's event type read in C, msgspec typed decoding of thread events only,
-  fragments, the join) vs a plain `gzip` + `json` loop doing the same join in Python (every line
+  libdeflate, every line's event type read in C, thread events only read: their fields straight
+  from the JSON in C, msgspec for lines that pass leaves; compiled fragments and join) vs a plain `gzip` + `json` loop doing the same join in Python (every line
   parsed). Input: the real 2015-01-01 12:00 hour (8,273 events) read N times (3 quick, 20 full): a
   fresh process per side, so ours pays its first-touch page faults once per run. Goal >= 5x.
 - github.decontam: documents/s through the decontamination matcher against every benchmark set

@@ -1,5 +1,5 @@
 """Build filters/github's compiled parts in place (Cython): _scan (the GH Archive line scanner)
-and _fragments (decoded events → fragments).
+and _fragments (thread events → fragments, with _event_json.h: their fields read from the raw JSON).
 
     .venv/bin/python filters/github/build_native.py      (run by `make setup`)
 """
@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    extensions = [Extension(f"filters.github.{name}", [f"filters/github/{name}.pyx"], extra_compile_args=["-O2"])
+    extensions = [Extension(f"filters.github.{name}", [f"filters/github/{name}.pyx"],
+                            include_dirs=["filters/github"], depends=["filters/github/_event_json.h"],
+                            extra_compile_args=["-O2"])
                   for name in ("_scan", "_fragments")]
     setup(name="github-native", py_modules=[], script_args=["build_ext", "--inplace", "--build-temp", "build/scan"],
           ext_modules=cythonize(extensions, language_level=3, quiet=True))

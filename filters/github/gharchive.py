@@ -4,11 +4,13 @@ Whole files are inflated in one call by libdeflate (~2.3x ISA-L's streaming infl
 too large for that, made of several gzip members, or damaged, is streamed in 4 MB blocks (ISA-L).
 Each run of lines goes through one C pass (_scan.pyx) that reads every line's event type from the
 raw bytes and counts the events that make no thread (pushes, stars, forks… ~85% of them); only
-thread events (PR, issue, comment and review events) are decoded, by msgspec into typed structs
-that skip every field we do not read. Bad input is counted, never fatal: a line that is not JSON
-(`corrupt_line`), an event whose fields have unexpected types even after a lenient retry
-(`schema_error`), an event that names no thread (`no_thread`: e.g. 2012 comment events carry only
-ids), and a gzip stream cut short (`truncated_gzip`: the complete lines before the cut are kept).
+thread events (PR, issue, comment and review events) are read, by _fragments.pyx: their few
+fields straight from the JSON in C (_event_json.h), or, for a line that pass does not handle
+exactly as msgspec would, by msgspec into typed structs (objects.py); the same fragments either
+way. Bad input is counted, never fatal: a line that is not JSON (`corrupt_line`), an event whose
+fields have unexpected types even after a lenient retry (`schema_error`), an event that names no
+thread (`no_thread`: e.g. 2012 comment events carry only ids), and a gzip stream cut short
+(`truncated_gzip`: the complete lines before the cut are kept).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from filters.github import threads
+from filters.github import _fragments, threads
 from filters.github.gharchive import (
     EVENT_TYPE,
     THREAD_EVENTS,
@@ -176,3 +176,86 @@ def test_join_takes_the_latest_observation_and_copes_with_missing_times(archive)
     assert thread["title"] == "new title" and thread["state"] == issue["state"] and thread["merged"] is False
     assert thread["labels"] == (issue["labels"] or ["bug"]) and thread["observations"] == 5
     assert [c["id"] for c in thread["comments"]] == [1] and thread["sources"] == sorted({issue["source"], "later"})
+
+
+def _read_both_ways(lines: list[bytes]) -> tuple:
+    """read_events over `lines`: thread events read from the raw JSON where it can, and all by msgspec."""
+    buffer = b"\n".join(lines)
+    _, thread_lines, _ = _scan.scan(buffer, THREAD_TYPES)
+    results = []
+    for fast in (True, False):
+        events, problems, fragments = Counter(), Counter(), []
+        _fragments.read_events(buffer, thread_lines, "src", events, problems, fragments, fast)
+        results.append((events, problems, fragments))
+    return tuple(results)
+
+
+def test_raw_json_reading_equals_msgspec_on_the_real_hour(shared_data):
+    """_event_json.h reads every thread event of the real hour itself, into the fragments (values
+    and types) msgspec's typed decoding gives."""
+    lines = gzip.decompress((shared_data / HOUR).read_bytes()).splitlines()
+    thread_lines = [line for line in lines if EVENT_TYPE.search(line).group(1) in THREAD_TYPES]
+    assert len(thread_lines) == 1352 and all(_fragments.reads_raw(line) for line in thread_lines)
+    raw, decoded = _read_both_ways(thread_lines)
+    assert raw == decoded and len(raw[2]) == 1976 and not raw[1]
+    shape = lambda f: {k: type(v).__name__ for k, v in f.items()}  # noqa: E731
+    assert [shape(f) for f in raw[2]] == [shape(f) for f in decoded[2]]
+
+
+def test_raw_json_reading_leaves_what_it_does_not_handle_exactly_to_msgspec(events):
+    """Lines made to hit each case: those read raw give msgspec's fragments; the others (an escaped
+    or repeated key, a lone surrogate, invalid UTF-8 in a field read, malformed JSON anywhere, a
+    wrong type, a 20-digit id, deep nesting, the 2011-2014 `repository`) are left to msgspec, so
+    every line ends (fragments, counts, reasons) as msgspec's decoding alone makes it."""
+    pr = next(e for e in events if e["type"] == "PullRequestEvent")
+    issue = next(e for e in events if e["type"] == "IssuesEvent")
+    comment = next(e for e in events if e["type"] == "PullRequestReviewCommentEvent")
+    compact = lambda e: json.dumps(e, separators=(",", ":")).encode()  # noqa: E731
+
+    def edit(event, change):
+        event = json.loads(json.dumps(event))
+        change(event)
+        return event
+
+    labelled = edit(pr, lambda e: e["payload"]["pull_request"].update(labels=[{"name": "bug"}, {"name": ""}, {}]))
+    raw_cases = [
+        json.dumps(pr).encode(),  # spaces after , and :
+        compact(edit(issue, lambda e: e["payload"]["issue"].update(title='tab\t "q" \\ / \u00e9 \U0001F600 \x00'))),
+        compact(edit(issue, lambda e: e["payload"].update(issue=7, number=7))),  # an issue id (2012), no record
+        compact(labelled),
+        compact(edit(comment, lambda e: e["payload"]["comment"].update(id=-0, body=None))),
+        compact(issue).replace(b'"payload":{', b'"payload":{"skipped":"\xff\xfe",', 1),  # msgspec skips it unread too
+        compact(edit(pr, lambda e: e["payload"]["pull_request"].update(merged=None, merged_at=None))),
+    ]
+    left_cases = [
+        compact(issue).replace(b'"title":', b'"titl\\u0065":', 1),
+        compact(issue).replace(b'"payload":{', b'"payload":{"number":1,"number":2,', 1),
+        compact(issue).replace(b'"title":"', b'"title":"\\ud800', 1),
+        compact(issue).replace(b'"title":"', b'"title":"\xff', 1),
+        compact(issue).replace(b'"payload":{', b'"payload":{"x":"a\x01b",', 1),
+        compact(issue).replace(b'"payload":{', b'"payload":{"x":01,', 1),
+        compact(issue).replace(b'"payload":{', b'"payload":{"x":1.,', 1),
+        compact(issue).replace(b'"payload":{', b'"payload":{"x":tru,', 1),
+        compact(issue) + b" x",
+        compact(issue)[:-1],
+        compact(edit(issue, lambda e: e["payload"]["issue"].update(number="12"))),
+        compact(edit(issue, lambda e: e["payload"]["issue"].update(number=12.0))),
+        compact(edit(comment, lambda e: e["payload"]["comment"].update(id=10**20))),
+        compact(edit(pr, lambda e: e["payload"]["pull_request"].update(merged="yes"))),
+        compact(edit(pr, lambda e: e["payload"]["pull_request"].update(labels=[None]))),
+        compact(edit(issue, lambda e: e["payload"]["issue"].update(user="login"))),
+        compact(edit(issue, lambda e: e.update(org={"deep": json.loads("[" * 100 + "]" * 100)}))),
+        compact(edit(issue, lambda e: e.update(repository={"owner": "a", "name": "b", "watchers": 3}))),
+        compact(edit(issue, lambda e: e.update(repo={"name": "noslash", "url": "https://api.github.com/repos/a/b"}))),
+        compact(edit(pr, lambda e: e["payload"]["pull_request"].update(number=None))),
+    ]
+    assert [_fragments.reads_raw(line) for line in raw_cases] == [True] * len(raw_cases)
+    assert [_fragments.reads_raw(line) for line in left_cases] == [False] * len(left_cases)
+    for line in raw_cases + left_cases:
+        raw, decoded = _read_both_ways([line])
+        assert raw == decoded, line[:200]
+    raw, decoded = _read_both_ways(raw_cases + left_cases)
+    assert raw == decoded
+    assert decoded[1]["corrupt_line"] == 8 and decoded[1]["schema_error"] >= 1 and len(decoded[2]) >= 15
+    fragments = _read_both_ways([compact(labelled)])[0][2]
+    assert fragments[0]["labels"] == ["bug"]
