@@ -94,6 +94,7 @@ class RebalanceSteps:
     def run(self, engine) -> dict:
         s = self.settings
         parts = sorted(self.inputs)
+        self._remove_partial_writes()
         figures: dict = {"embedder": s.embed.model, "embeddings": self.store.folder.rsplit("/", 2)[-2:][-1],
                          "mode": s.mode, "weight_column": "rebalance_weight",
                          "phases": s.phases, "rule": s.rule}
@@ -122,6 +123,13 @@ class RebalanceSteps:
         self._write_decisions(parts, sizes, merged, leaf, top, reasons, know)
         self._figures(merged, leaf, reasons, know, figures)
         return figures
+
+    def _remove_partial_writes(self) -> None:
+        """Temporary files of embedding or k-means writes a killed run never renamed: the runner
+        cleans DIR/stage-5/, but the embeddings folder lives beside it (reused across --force)."""
+        for path in io.find(self.store.folder):
+            if path.rsplit("/", 1)[-1].startswith(".tmp-"):
+                io.remove(path)
 
     # ------------------------------------------------------------------ k-means
     def _clusters(self, vectors: np.ndarray, ids: list[str], parts, sizes, figures: dict):

@@ -8,7 +8,7 @@ from tests.reliability.harness import Forks
 from tests.reliability.inputs import stage_inputs
 
 STAGE_MODULES = ["pipeline.runner", "crawl.stage", "filters.extract.stage", "filters.quality.stage",
-                 "filters.dedup.stage", "filters.code.stage", "filters.github.stage", "filters.tokenize.stage", "--warm"]
+                 "filters.dedup.stage", "filters.rebalance.stage", "filters.code.stage", "filters.github.stage", "filters.tokenize.stage", "--warm"]
 
 
 @pytest.fixture(scope="session")

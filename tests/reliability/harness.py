@@ -12,6 +12,7 @@ it checks the run folder against an uninterrupted reference (`check_resumed`). T
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -22,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -102,12 +104,20 @@ def point_kind(label: str) -> str:
         where = "rejects sample"
     elif name.startswith("part-") and path.rsplit("/", 2)[-2].startswith("stage-"):
         where = "shard write"
-    elif verb in ("half-written", "appended"):
+    elif verb == "half-written":
+        where = "WARC record, half written"
+    elif verb == "appended":
         where = "WARC record"
     elif label == "committed frontier":
         where = "frontier commit"
     elif name in ("_state.json", "config.yaml"):
         where = "run start"
+    elif "/embeddings/" in path:
+        where = "global step (k-means)" if "/kmeans-" in path else "global step (embeddings)"
+    elif "/stage-5/knowledge/" in path:
+        where = "map (knowledge subset)"
+    elif "/decisions/" in path or name == "_stats.json":
+        where = "global step (selection)" if "stage-5/" in path else "global step"
     else:
         where = "global step"
     return where
@@ -150,17 +160,24 @@ def remaining(points: list[str], run_dir: Path) -> int:
 
 def kill_chains(forks: Forks, stage: int, sets: list[str], work: Path, reference: Path, seed: int,
                 kills: int, points: list[str], duration: float, real_kills: int = 0,
-                timed_share: float = 0.25, check=None) -> Chaos:
+                timed_share: float = 0.25, check=None, on_kill=None, targets: tuple[str, ...] = ()) -> Chaos:
     """Kill runs of `stage` `kills` times in all, resuming each run folder until it completes and
     checking every completed folder against `reference` (with `check`, default check_resumed).
     The first chains use the configured engine (Spark local: its JVM and python workers are in the
     killed tree) until `real_kills` kills are done, the others the in-process map (zygote.py). A
     chain ends when a run completes (its kill point lay beyond the run's end, or the timed kill
-    came too late)."""
+    came too late). `on_kill(run_dir)` runs after each kill (stage 1 notes what its WARCs hold).
+    `targets` make sure given steps are hit: each starts a chain killed at the first reference
+    point whose label starts with it (a fresh run folder numbers its points as the reference did)."""
     check = check or check_resumed
     rng = random.Random(seed)
     chaos = Chaos(stage)
     chain = 0
+    aimed = []
+    for target in targets:
+        hits = [i for i, p in enumerate(points, 1) if p.startswith(target)]
+        assert hits, f"no commit point {target!r} in the reference run of stage {stage}"
+        aimed.append(hits[0])
     while chaos.kills < kills:
         chain += 1
         run_dir = work / f"chain-{chain}"
@@ -173,7 +190,10 @@ def kill_chains(forks: Forks, stage: int, sets: list[str], work: Path, reference
             log = work / f"chain-{chain}-{attempt}.log"
             out_of_kills = chaos.kills >= kills
             timed = not out_of_kills and rng.random() < timed_share
-            if not out_of_kills and not timed:
+            if attempt == 1 and aimed and not out_of_kills:
+                timed = False
+                (faults / "kill_at").write_text(str(aimed.pop(0)))
+            elif not out_of_kills and not timed:
                 (faults / "kill_at").write_text(str(rng.randint(1, remaining(points, run_dir))))
             pid = forks.start(stage, run_dir, sets, log, faults, engine)
             if timed:
@@ -189,6 +209,8 @@ def kill_chains(forks: Forks, stage: int, sets: list[str], work: Path, reference
             assert status == -9, f"stage {stage} failed (status {status}) after a kill:\n" + log.read_text()[-3000:]
             chaos.kills += 1
             chaos.engines[engine] += 1
+            if on_kill is not None:
+                on_kill(run_dir)
             last = point_kind(reached[-1]) if reached else "run start"
             chaos.where[f"timed, after {last}" if timed else last] += 1
         check(run_dir, reference, stage)
@@ -240,3 +262,49 @@ def check_resumed(run_dir: Path, reference: Path, stage: int) -> None:
     assert rejects == sorted(p.name for p in (ref_dir / "_rejects").glob("*.parquet"))
     for name in rejects:
         assert pq.read_table(stage_dir / "_rejects" / name).equals(pq.read_table(ref_dir / "_rejects" / name))
+
+
+# Stage 5's manifest says what this run did, beside what it decided: how many partitions it
+# embedded (0 when an earlier, killed run embedded them), whether it reused a saved k-means tree,
+# the CPU the embedding took, where the tree lives (in the run folder). Those differ between a
+# resumed and an uninterrupted run by design; every decision figure must not.
+RUN_WORK = {("rebalance",): ("partitions_embedded", "passages_embedded", "embed_cpu_seconds"),
+            ("rebalance", "kmeans"): ("reused", "centroids")}
+
+
+def _without_run_work(manifest: dict) -> dict:
+    out = json.loads(json.dumps(comparable(manifest)))
+    for keys, names in RUN_WORK.items():
+        section = out
+        for key in keys:
+            section = section.get(key, {})
+        for name in names:
+            section.pop(name, None)
+    return out
+
+
+def check_rebalanced(run_dir: Path, reference: Path, stage: int = 5) -> None:
+    """Stage 5 resumed: check_resumed's promises (the run-work figures aside), plus the same
+    decisions and knowledge subset, the same embeddings and k-means tree, and no temporary file
+    left in the embeddings folder (it lives beside the stage folder, outside DIR/stage-5/)."""
+    stage_dir, ref_dir = run_dir / "stage-5", reference / "stage-5"
+    manifest = json.loads((stage_dir / "_manifest.json").read_text())
+    expected = json.loads((ref_dir / "_manifest.json").read_text())
+    check_consistent(stage_dir, manifest)
+    assert _without_run_work(manifest) == _without_run_work(expected)
+    assert stage_rows(stage_dir, manifest["files"]).equals(stage_rows(ref_dir, expected["files"]))
+    for folder in ("decisions", "knowledge", "_rejects"):
+        names = sorted(p.name for p in (stage_dir / folder).glob("*.parquet"))
+        assert names == sorted(p.name for p in (ref_dir / folder).glob("*.parquet")), folder
+        for name in names:
+            assert pq.read_table(stage_dir / folder / name).equals(pq.read_table(ref_dir / folder / name)), name
+    mine = {p.relative_to(run_dir): p.read_bytes() for p in sorted((run_dir / "embeddings").rglob("*")) if p.is_file()}
+    theirs = {p.relative_to(reference): p.read_bytes() for p in sorted((reference / "embeddings").rglob("*"))
+              if p.is_file()}
+    assert sorted(mine) == sorted(theirs), f"embeddings folder differs: {sorted(set(mine) ^ set(theirs))[:3]}"
+    for name in mine:  # an .npz is a zip with its entries' write times: compare its arrays
+        if name.suffix == ".npz":
+            a, b = np.load(io.BytesIO(mine[name])), np.load(io.BytesIO(theirs[name]))
+            assert a.files == b.files and all(np.array_equal(a[k], b[k]) for k in a.files), f"{name} differs"
+        else:
+            assert mine[name] == theirs[name], f"{name} differs from the uninterrupted run's"

@@ -11,9 +11,18 @@ import os
 
 import pytest
 
-from tests.reliability.harness import kill_chains, reference_points
+from tests.reliability.harness import check_rebalanced, check_resumed, kill_chains, reference_points
 
-STAGES = (2, 3, 4, 6, 7, 8)
+STAGES = (2, 3, 4, 5, 6, 7, 8)
+CHECKS = {5: check_rebalanced}
+# steps a stage's kills must hit whatever the seed draws (a chain each, killed at that point first)
+EMBEDDINGS = "embeddings/minilm-static-c1200-p4/"
+TARGETS = {5: (f"written {EMBEDDINGS}part-00001.npy",  # a vector file half-made, mid-pool
+               f"renamed {EMBEDDINGS}part-00001.npy",  # vectors without their index
+               f"written {EMBEDDINGS}kmeans-",  # the k-means tree computed, not saved
+               f"renamed {EMBEDDINGS}kmeans-",  # the tree saved, not the rows' leaves
+               "renamed stage-5/decisions/part-00001",  # the selection half written
+               "renamed stage-5/_stats.json")}  # decisions and figures written, not marked done
 KILLS = int(os.environ.get("CHAOS_KILLS", "4"))
 REAL_KILLS = int(os.environ.get("CHAOS_REAL_KILLS", "0"))  # kills under Spark local (a JVM per run)
 
@@ -25,6 +34,31 @@ def test_kill_anywhere_and_resume(forks, configs, tmp_path, stage):
     reference = tmp_path / "reference"
     points, duration = reference_points(forks, stage, reference, config, tmp_path)
     chaos = kill_chains(forks, stage, config, tmp_path / "chaos", reference, seed=stage, kills=KILLS,
-                        points=points, duration=duration, real_kills=REAL_KILLS)
+                        points=points, duration=duration, real_kills=REAL_KILLS,
+                        check=CHECKS.get(stage, check_resumed), targets=TARGETS.get(stage, ()))
+    print(json.dumps(chaos.as_dict()))
+    assert chaos.kills >= KILLS
+
+
+@pytest.mark.slow
+def test_kill_the_crawl_anywhere_and_resume(forks, tmp_path):
+    """Stage 1 against a real site on loopback: killed at WARC records (half or fully written),
+    frontier transactions, the shard and manifest writes, or a random moment."""
+    from crawl.testsite import serve_folder
+    from tests.reliability.crawl_site import PYDOC, ROBOTS, CrawlWatch, check_crawl, crawl_sets
+
+    if not PYDOC.is_dir():
+        pytest.fail("python3-doc is not installed (make setup installs it)")
+    with serve_folder(PYDOC, host="127.0.0.12", robots_txt=ROBOTS) as site:
+        config = crawl_sets(site.base_url)
+        reference = tmp_path / "reference"
+        points, duration = reference_points(forks, 1, reference, config, tmp_path)
+        watch = CrawlWatch(site)
+        reference_requests = watch.requests()
+        assert len(set(reference_requests)) > 60
+        watch.start()
+        chaos = kill_chains(forks, 1, config, tmp_path / "chaos", reference, seed=1, kills=KILLS, points=points,
+                            duration=duration, check=check_crawl(watch, reference_requests),
+                            on_kill=watch.on_kill)
     print(json.dumps(chaos.as_dict()))
     assert chaos.kills >= KILLS
