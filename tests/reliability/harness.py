@@ -16,8 +16,10 @@ import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,7 +38,10 @@ class Forks:
     """Client of the fork server: start a run, wait for it, kill its tree."""
 
     def __init__(self, modules: list[str]):
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PIPELINE_LOG="quiet")
+        # a local Ray started by a run (stage 5's embedding pool) keeps its sockets and logs here,
+        # so a test can tell that run's Ray processes from any other Ray on the machine
+        self.ray_dir = tempfile.mkdtemp(prefix="chaos-ray-", dir="/tmp")
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PIPELINE_LOG="quiet", RAY_TMPDIR=self.ray_dir)
         env.pop("PIPELINE_FAULTS", None)
         self.cpu, self.runs = 0.0, 0  # CPU seconds of the finished runs' own processes (not their JVMs)
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.zygote", *modules],
@@ -79,10 +84,27 @@ class Forks:
             raise AssertionError(f"stage {stage} did not finish in {timeout} s; log {log}")
         return status
 
+    def ray_processes(self) -> list[str]:
+        """Live processes of a Ray the runs started (none should outlive its run, killed or not):
+        every process but this server that inherited its RAY_TMPDIR (Ray's workers rename
+        themselves, their environment stays)."""
+        import psutil
+
+        found = []
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                mine = proc.pid != self.proc.pid and proc.environ().get("RAY_TMPDIR") == self.ray_dir
+            except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+            if mine:
+                found.append(f"{proc.pid} {' '.join(proc.info['cmdline'] or [])[:120]}")
+        return found
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.stdin.close()
             self.proc.wait(30)
+        shutil.rmtree(self.ray_dir, ignore_errors=True)
 
 
 def read_points(faults: Path) -> list[str]:
