@@ -27,6 +27,8 @@ class KmeansConfig(Section):
     levels: int = Field(2, ge=1, le=4, description="1: flat faiss k-means; 2+: top-down hierarchical (coarse, then leaves inside each coarse cluster)")
     iterations: int = Field(20, ge=1)
     max_points_per_centroid: int = Field(256, ge=8, description="faiss subsamples larger training sets to this many points per centroid")
+    refine: int = Field(2, ge=0, description="Lloyd passes over the whole tree after it is built (each point to its nearest leaf under its `probe` nearest coarse nodes, then every node re-centred)")
+    probe: int = Field(3, ge=1, description="nodes per level a point's search keeps on its way down the tree (refinement and assigning new data)")
     centroids: str | None = Field(None, description="a centroids folder saved by an earlier run: assign to it instead of clustering")
 
 

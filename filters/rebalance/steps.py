@@ -144,7 +144,7 @@ class RebalanceSteps:
                                  "clusters": int(len(hierarchy.leaves)), "levels": len(hierarchy.levels)}
             return hierarchy, leaf
         folder = io.join(self.store.folder, f"kmeans-k{k}-l{km.levels}-i{km.iterations}-m{km.max_points_per_centroid}"
-                                            f"-s{self.ctx.seed}")
+                                            f"-r{km.refine}-p{km.probe}-s{self.ctx.seed}")
         leaf_file = io.join(folder, f"leaf-{digest}.npy")
         if io.exists(leaf_file) and io.exists(io.join(folder, "hierarchy.npz")):
             hierarchy = kmeans.Hierarchy.load(folder)
@@ -154,7 +154,7 @@ class RebalanceSteps:
         else:
             log("rebalance.kmeans", docs=n, clusters=k, levels=km.levels)
             hierarchy, leaf = kmeans.hierarchical_kmeans(vectors, k, km.levels, km.iterations, self.ctx.seed,
-                                                         km.max_points_per_centroid)
+                                                         km.max_points_per_centroid, km.refine, km.probe)
             hierarchy.save(folder)
             buffer = _io.BytesIO()
             np.save(buffer, leaf)
