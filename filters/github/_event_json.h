@@ -287,7 +287,12 @@ static int gh_str(Cursor *c, PyObject **out) {
     unsigned char *w = buffer;
     const unsigned char *p = start, *end = start + length;
     while (p < end) {
-        if (*p != '\\') { *w++ = *p++; continue; }
+        const unsigned char *slash = memchr(p, '\\', end - p);
+        Py_ssize_t run = (slash == NULL ? end : slash) - p;
+        memcpy(w, p, run);  /* the run up to the next escape */
+        w += run;
+        p += run;
+        if (p == end) break;
         unsigned char e = p[1];
         if (e != 'u') {
             *w++ = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
