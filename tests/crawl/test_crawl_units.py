@@ -152,6 +152,21 @@ def test_hashed_classifier_on_python_docs():
     assert all(0.0 < c <= 1.0 for c in t_conf)
 
 
+def test_classifier_reads_chinese_as_character_bigrams():
+    """A Chinese sentence has no spaces: as one regex "word" it would be a feature no other page
+    shares. Its runs give character bigrams; Latin words around them stay words."""
+    from crawl.selection.classifier import grams
+
+    text = "Debian 参考手册，第一章：GNU/Linux 教程。"
+    found = grams(text)
+    assert {"debian", "gnu", "linux"} <= set(found)
+    assert {"参考", "考手", "手册", "第一", "一章", "教程"} <= set(found)
+    han = [g for g in found if not g.isascii()]
+    assert all(len(g) == 2 for g in han) and len(han) == (4 - 1) + (3 - 1) + (2 - 1)  # 参考手册 第一章 教程
+    assert grams("Plain English words here") == ["plain", "english", "words", "here", "plain english",
+                                                 "english words", "words here"]
+
+
 def test_budget_targets_and_deficits():
     b = Budget(BudgetConfig(category_shares={"Shop": 0.2}), None)
     t = b.targets({"Shop", "Docs", "News"})
