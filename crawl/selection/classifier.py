@@ -1,9 +1,9 @@
 """Page topic/format classifier for WebOrganizer's taxonomies, cheap enough for the crawl loop.
 
 Two backends, same interface (`classify(texts) -> (topics, formats, topic_conf, format_conf)`):
-- `hashed` (default): a linear head over hashed word uni+bigram features of the text prefix,
-  distilled from the MiniLM zero-shot teacher on real pages (`crawl/selection/train_head.py`);
-  ~0.3 ms per page, no model load.
+- `hashed` (default): a linear head over hashed word uni+bigram features of the text prefix
+  (character bigrams for Chinese), distilled from zero-shot teachers on real English and Chinese
+  pages (`crawl/selection/train_head.py`); ~0.3 ms per page, no model load.
 - `minilm`: the teacher itself: all-MiniLM-L6-v2 embeddings of the text prefix against embedded
   label descriptions (cosine argmax). ~130 ms CPU per page here; for audits, not the hot loop.
 """
