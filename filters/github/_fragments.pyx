@@ -69,7 +69,8 @@ def read_events(lines, list thread_lines, str source, events, problems, list fra
                 event = _decode_leniently(line, problems)
                 if event is None:
                     continue
-            except (msgspec.DecodeError, UnicodeDecodeError):  # invalid UTF-8 inside a string: a corrupt line
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                # invalid UTF-8 inside a string, or nesting deeper than msgspec follows: a corrupt line
                 problems["corrupt_line"] += 1
                 continue
             name = event.type
@@ -98,7 +99,7 @@ cdef object _decode_leniently(line, problems):
     """Drifted types ("id" as a string, numbers as strings…): a lenient conversion, else counted."""
     try:
         return msgspec.convert(msgspec.json.decode(line), objects.Event, strict=False)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, RecursionError):
         problems["corrupt_line"] += 1
     except (msgspec.ValidationError, msgspec.DecodeError):
         problems["schema_error"] += 1

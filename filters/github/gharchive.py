@@ -184,5 +184,5 @@ def read_lines(lines: bytes | bytearray | memoryview, source: str, stats: Archiv
         try:
             msgspec.json.decode(view[start:end])
             events["(no type)"] += 1
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile nesting
             problems["corrupt_line"] += 1

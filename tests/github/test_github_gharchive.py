@@ -97,6 +97,19 @@ def test_corrupt_lines_and_drifted_types_are_counted_not_fatal(events, tmp_path)
     assert [f["number"] for f in fragments] == [issue["payload"]["issue"]["number"]] * 2
 
 
+def test_hostile_nesting_is_a_counted_corrupt_line_not_a_crash(events, tmp_path):
+    """Nesting deeper than msgspec follows raised RecursionError out of read_archive."""
+    issue = json.dumps(next(e for e in events if e["type"] == "IssuesEvent")).encode()
+    deep = [b'{"type":"IssuesEvent","repo":{"name":"a/b"},"payload":' + b"[" * 3000 + b"]" * 3000 + b"}",
+            b'{"type":"IssuesEvent","payload":{"issue":' + b'{"a":' * 3000 + b"1" + b"}" * 3002,
+            b'{"x":' + b"[" * 3000 + b"]" * 3000 + b"}"]
+    path = tmp_path / "deep.json.gz"
+    path.write_bytes(_gzip_lines([issue, *deep, issue]))
+    fragments, stats = read_archive(str(path))
+    assert stats.problems == {"corrupt_line": 3}
+    assert len(fragments) == 2 and fragments[0] == fragments[1]
+
+
 def test_2012_event_layout_gives_the_same_threads(events, tmp_path):
     """Before 2015 events had `repository` {owner, name, watchers} and `actor` as a login string."""
     sample = [e for e in events if e["type"] in ("IssueCommentEvent", "PullRequestEvent")][:60]
