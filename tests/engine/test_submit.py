@@ -39,7 +39,7 @@ def test_every_built_stage_submits_and_equals_the_local_run(spark_cluster, tmp_p
                     "crawl.max_pages=14", "crawl.max_depth=1", "crawl.min_host_delay=0", "run.progress=false",
                     "extract.min_chars=50", "quality.keep_tiers=[high,medium_high,medium,medium_low,low]"]
         config = load_config(None, settings)
-        built = [n for n in STAGES if is_built(n) and n in (1, 2, 3, 4, 8)]  # 6, 7: tests/code, tests/github; 5 runs on Ray (tests/rebalance)
+        built = [n for n in STAGES if is_built(n) and n in (1, 2, 3, 4, 8)]  # 6, 7: tests/code, tests/github; 5: tests/rebalance (Spark standalone and Ray)
         for number in built:
             run_stage(number, str(local), config)
         crawled = _submit(1, tmp_path / "crawl-cluster", spark_cluster, settings)

@@ -128,6 +128,18 @@ def test_same_input_and_seed_give_identical_clusters_and_survivors_locally_and_o
         assert a.dtype == np.float16 and np.array_equal(a, b)
 
 
+@pytest.mark.slow
+def test_on_a_spark_standalone_cluster_equals_the_local_run(planted, capped_run, spark_cluster, tmp_path):
+    """engine=spark: the per-partition steps on the cluster's executors (embedding stays on the
+    driver's local Ray actor pool): the same decisions and the same parts, byte for byte."""
+    on_spark = tmp_path / "spark"
+    manifest = _run(on_spark, planted, f"rebalance.cap={CAP}", "engine=spark", f"spark.master={spark_cluster}")
+    assert manifest["engine"] == "spark"
+    assert _rows(on_spark).equals(_rows(capped_run[0]))
+    assert [f["sha256"] for f in manifest["files"]] == [f["sha256"] for f in capped_run[1]["files"]]
+    assert manifest["dropped"] == capped_run[1]["dropped"] and manifest["rows_out"] == capped_run[1]["rows_out"]
+
+
 def test_redeciding_reuses_embeddings_and_clusters(planted, capped_run, tmp_path):
     run_dir, first = capped_run
     manifest = _run(run_dir, planted, f"rebalance.cap={CAP * 2}", force=True)
